@@ -1,0 +1,270 @@
+"""Reading images safely and hashing them.
+
+Every image that enters myself_i2i goes through :func:`open_image` so that a missing
+file, a directory, a non-image, a truncated file, an unsupported format or a
+decompression bomb becomes one clear :class:`~myself_i2i.errors.ImageError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import imagehash
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from myself_i2i.errors import ImageError, InputError
+
+#: Formats we sign and verify, with their MIME types.
+SUPPORTED_FORMATS: dict[str, str] = {
+    "PNG": "image/png",
+    "JPEG": "image/jpeg",
+    "WEBP": "image/webp",
+}
+SUFFIX_FORMATS: dict[str, str] = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".webp": "WEBP",
+}
+#: Largest picture we accept (pixels). 20000 x 20000 is far beyond any generator output;
+#: anything larger is treated as a decompression bomb.
+MAX_PIXELS = 400_000_000
+#: Long edge of the claim and source thumbnails.
+THUMBNAIL_EDGE = 512
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What we know about an image file after checking it."""
+
+    path: Path
+    format: str  # "PNG", "JPEG" or "WEBP"
+    mime: str
+    width: int
+    height: int
+
+
+def check_path(path: Path) -> Path:
+    """Make sure ``path`` is an existing, readable regular file.
+
+    Raises:
+        InputError: missing, a directory, or unreadable.
+    """
+    if not path.exists():
+        raise InputError(
+            f"{path}: file not found. Check the path and try again.",
+            f"{path}: ファイルが見つかりません。パスを確かめてください。",
+        )
+    if path.is_dir():
+        raise InputError(
+            f"{path}: is a directory, not an image file. Give the path of a PNG, JPEG or WebP file.",
+            f"{path}: フォルダです。PNG・JPEG・WebP 画像ファイルのパスを指定してください。",
+        )
+    try:
+        with path.open("rb") as fh:
+            fh.read(1)
+    except OSError as e:
+        raise InputError(
+            f"{path}: cannot be read ({e.strerror}). Check its permissions.",
+            f"{path}: 読み込めません（{e.strerror}）。権限を確かめてください。",
+        ) from e
+    return path
+
+
+def _bomb_error(path: Path | str, w: int, h: int) -> ImageError:
+    return ImageError(
+        f"{path}: declares {w}x{h} pixels, too large to be a real picture "
+        f"(limit {MAX_PIXELS:,} pixels); refusing to decode it.",
+        f"{path}: {w}x{h} ピクセルと宣言されており、実在の画像としては大きすぎます"
+        f"（上限 {MAX_PIXELS:,} ピクセル）。展開を中止しました。",
+    )
+
+
+def _corrupt_error(path: Path | str, detail: str) -> ImageError:
+    return ImageError(
+        f"{path}: the image is corrupt or truncated ({detail}). Download or export it again.",
+        f"{path}: 画像が壊れているか途中で切れています（{detail}）。もう一度ダウンロードまたは書き出してください。",
+    )
+
+
+def _unsupported_error(path: Path | str, fmt: str | None) -> ImageError:
+    if fmt is None:
+        return ImageError(
+            f"{path}: not an image file. Give a PNG, JPEG or WebP image.",
+            f"{path}: 画像ファイルではありません。PNG・JPEG・WebP 画像を指定してください。",
+        )
+    return ImageError(
+        f"{path}: {fmt} images are not supported. Convert it to PNG, JPEG or WebP first.",
+        f"{path}: {fmt} 形式には対応していません。PNG・JPEG・WebP に変換してください。",
+    )
+
+
+def open_image(source: Path | bytes, *, name: str | None = None, load: bool = True) -> Image.Image:
+    """Open a PNG, JPEG or WebP image, fully decoding it when ``load`` is true.
+
+    Args:
+        source: a file path or the file's bytes.
+        name: how to call the image in messages (defaults to the path).
+        load: decode the pixels now, so truncation is found here and not later.
+
+    Raises:
+        InputError: the path cannot be used.
+        ImageError: not a supported image, corrupt, truncated, or too large.
+    """
+    label: Path | str
+    if isinstance(source, Path):
+        check_path(source)
+        label = name or source
+    else:
+        label = name or "image"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            img = Image.open(source if isinstance(source, Path) else io.BytesIO(source))
+        except UnidentifiedImageError as e:
+            raise _unsupported_error(label, None) from e
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+            raise ImageError(
+                f"{label}: declares too many pixels to be a real picture; refusing to decode it.",
+                f"{label}: ピクセル数が多すぎるため、展開を中止しました。",
+            ) from e
+        except OSError as e:
+            raise _corrupt_error(label, str(e)) from e
+    if img.format not in SUPPORTED_FORMATS:
+        fmt = img.format
+        img.close()
+        raise _unsupported_error(label, fmt)
+    w, h = img.size
+    if w * h > MAX_PIXELS or w <= 0 or h <= 0:
+        img.close()
+        raise _bomb_error(label, w, h)
+    if load:
+        try:
+            img.load()
+        except (OSError, SyntaxError, ValueError) as e:
+            img.close()
+            raise _corrupt_error(label, str(e)) from e
+    return img
+
+
+def inspect_image(path: Path) -> ImageInfo:
+    """Check that ``path`` is a whole, supported image and return its format and size.
+
+    Raises:
+        InputError, ImageError: see :func:`open_image`.
+    """
+    with open_image(path) as img:
+        fmt = str(img.format)
+        return ImageInfo(path=path, format=fmt, mime=SUPPORTED_FORMATS[fmt], width=img.width,
+                         height=img.height)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of the file bytes, hex."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def bytes_sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def pixel_sha256(img: Image.Image) -> str:
+    """SHA-256 of the decoded pixels, normalised to RGBA after applying EXIF orientation.
+
+    The same picture re-saved losslessly (PNG to PNG, PNG to lossless WebP, with or without
+    an opaque alpha channel, with or without metadata) gives the same value.
+    """
+    im = ImageOps.exif_transpose(img)
+    rgba = im.convert("RGBA")
+    h = hashlib.sha256(f"RGBA:{rgba.width}x{rgba.height}:".encode())
+    h.update(rgba.tobytes())
+    return h.hexdigest()
+
+
+def perceptual_hash(img: Image.Image) -> str:
+    """64-bit pHash (imagehash) as 16 hex digits, of the upright picture on white."""
+    im = ImageOps.exif_transpose(img)
+    if im.mode in ("RGBA", "LA", "P"):
+        rgba = im.convert("RGBA")
+        bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        bg.alpha_composite(rgba)
+        im = bg
+    return str(imagehash.phash(im.convert("L")))
+
+
+def hamming_hex(a: str, b: str) -> int:
+    """Number of differing bits of two equal-length hex strings."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def make_thumbnail(path: Path, edge: int = THUMBNAIL_EDGE) -> bytes:
+    """A JPEG thumbnail with long edge <= ``edge``, decoded at reduced size where possible.
+
+    JPEG is decoded with ``draft`` (DCT scaling), so a large JPEG never decodes in full.
+
+    Raises:
+        InputError, ImageError: see :func:`open_image`.
+    """
+    img = open_image(path, load=False)
+    try:
+        if img.format == "JPEG":
+            img.draft("RGB", (edge, edge))
+        try:
+            im = ImageOps.exif_transpose(img)
+            im.thumbnail((edge, edge), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        except (OSError, SyntaxError, ValueError) as e:
+            raise _corrupt_error(path, str(e)) from e
+        if im.mode != "RGB":
+            rgba = im.convert("RGBA")
+            bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            bg.alpha_composite(rgba)
+            im = bg.convert("RGB")
+        out = io.BytesIO()
+        im.save(out, "JPEG", quality=80, optimize=False)
+        return out.getvalue()
+    finally:
+        img.close()
+
+
+@dataclass(frozen=True)
+class ImageHashes:
+    """The three hashes we keep for a source picture."""
+
+    sha256: str
+    pixel_sha256: str
+    phash: str
+    width: int
+    height: int
+
+
+def hash_image(path: Path) -> ImageHashes:
+    """File, pixel and perceptual hashes plus size of the image at ``path``.
+
+    Raises:
+        InputError, ImageError: see :func:`open_image`.
+    """
+    img = open_image(path)
+    try:
+        upright = ImageOps.exif_transpose(img)
+        return ImageHashes(
+            sha256=file_sha256(path),
+            pixel_sha256=pixel_sha256(img),
+            phash=perceptual_hash(img),
+            width=upright.width,
+            height=upright.height,
+        )
+    finally:
+        img.close()
+
+
+def format_for_suffix(path: Path) -> str | None:
+    """The format implied by the file name suffix, or None."""
+    return SUFFIX_FORMATS.get(path.suffix.lower())
