@@ -1,0 +1,392 @@
+"""The signer's personal identity: a personal CA and the signing certificate it issues.
+
+No paid certificate authority is needed. ``init`` makes two EC P-256 keys: the personal
+CA key (self-signed CA certificate, CA:TRUE, pathlen 0, ~10 years) and the signing key,
+whose certificate the CA issues (CA:FALSE, EKU emailProtection, AKI, SKI,
+digitalSignature, ~2 years). c2pa-rs rejects self-signed leaves and leaves without EKU
+or AKI; this profile is accepted.
+
+The **key token** (``mi2i:XXXX-XXXX-XXXX-XXXX-XXXX``) is 100 bits of SHA-256 over the
+personal CA's public key (SubjectPublicKeyInfo, DER), base32 in groups of four. It is
+what people type into a profile or a post; renewing the signing certificate keeps it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from myself_i2i.errors import IdentityError
+from myself_i2i.paths import ensure_home, home
+
+TOKEN_PREFIX = "mi2i:"
+_TOKEN_RE = re.compile(r"mi2i:\s*([A-Z2-7]{4}(?:-?[A-Z2-7]{4}){4})", re.IGNORECASE)
+CA_YEARS = 10
+LEAF_YEARS = 2
+
+PASSPHRASE_ENV = "MYSELF_I2I_PASSPHRASE"
+
+
+def identity_dir(base: Path | None = None) -> Path:
+    return (base or home()) / "identity"
+
+
+def token_for_public_key(public_key: ec.EllipticCurvePublicKey) -> str:
+    """The key token of a personal CA public key."""
+    spki = public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    digest = hashlib.sha256(spki).digest()
+    b32 = base64.b32encode(digest).decode("ascii")[:20]  # 20 chars x 5 bits = 100 bits
+    return TOKEN_PREFIX + "-".join(b32[i : i + 4] for i in range(0, 20, 4))
+
+
+def token_for_cert(cert: x509.Certificate) -> str:
+    """The key token of a personal CA certificate."""
+    pub = cert.public_key()
+    if not isinstance(pub, ec.EllipticCurvePublicKey):
+        raise IdentityError(
+            "the certificate does not hold an EC key; it is not a myself_i2i identity.",
+            "証明書の鍵が EC ではありません。myself_i2i の ID ではありません。",
+        )
+    return token_for_public_key(pub)
+
+
+def normalize_token(text: str) -> str | None:
+    """Canonical form of a key token written any way (case, missing dashes), or None."""
+    m = _TOKEN_RE.search(text.strip())
+    if not m:
+        return None
+    raw = m.group(1).replace("-", "").upper()
+    return TOKEN_PREFIX + "-".join(raw[i : i + 4] for i in range(0, 20, 4))
+
+
+def find_tokens(text: str) -> list[str]:
+    """All key tokens written in a post text, canonicalised."""
+    out: list[str] = []
+    for m in _TOKEN_RE.finditer(text):
+        tok = normalize_token(m.group(0))
+        if tok and tok not in out:
+            out.append(tok)
+    return out
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A loaded identity: what signing needs. The private key never leaves this object."""
+
+    name: str
+    token: str
+    ca_cert: x509.Certificate
+    leaf_cert: x509.Certificate
+    _leaf_key: ec.EllipticCurvePrivateKey
+
+    @property
+    def chain_pem(self) -> bytes:
+        """Leaf then CA certificate, PEM, as C2PA's x5chain wants them."""
+        return self.leaf_cert.public_bytes(serialization.Encoding.PEM) + self.ca_cert.public_bytes(
+            serialization.Encoding.PEM
+        )
+
+    @property
+    def ca_pem(self) -> bytes:
+        return self.ca_cert.public_bytes(serialization.Encoding.PEM)
+
+    def private_key_pem(self) -> bytes:
+        """The signing key, unencrypted PKCS#8 PEM, for handing to c2pa in memory only."""
+        return self._leaf_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    def sign_es256(self, data: bytes) -> bytes:
+        """A raw ECDSA P-256 / SHA-256 signature (DER) over ``data``."""
+        return self._leaf_key.sign(data, ec.ECDSA(hashes.SHA256()))
+
+    @property
+    def leaf_not_after(self) -> dt.datetime:
+        return self.leaf_cert.not_valid_after_utc
+
+    def profile_line(self) -> str:
+        """The exact line to put in a profile or a post."""
+        return f"#Myself_i2i {self.token}"
+
+
+def _name(common_name: str, org: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64]),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, org[:64]),
+        ]
+    )
+
+
+def _make_ca(name: str, key: ec.EllipticCurvePrivateKey, now: dt.datetime) -> x509.Certificate:
+    token = token_for_public_key(key.public_key())
+    subject = _name(f"myself_i2i personal CA {token}", name)
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=365 * CA_YEARS))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                crl_sign=True, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(ski, critical=False)
+        .sign(key, hashes.SHA256())
+    )
+
+
+def _make_leaf(
+    name: str,
+    leaf_key: ec.EllipticCurvePrivateKey,
+    ca_key: ec.EllipticCurvePrivateKey,
+    ca_cert: x509.Certificate,
+    now: dt.datetime,
+) -> x509.Certificate:
+    return (
+        x509.CertificateBuilder()
+        .subject_name(_name(name, name))
+        .issuer_name(ca_cert.subject)
+        .public_key(leaf_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(min(now + dt.timedelta(days=365 * LEAF_YEARS), ca_cert.not_valid_after_utc))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                crl_sign=False, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(leaf_key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def _write_public(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _key_bytes(key: ec.EllipticCurvePrivateKey, passphrase: str | None) -> bytes:
+    enc: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(passphrase.encode("utf-8"))
+        if passphrase
+        else serialization.NoEncryption()
+    )
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
+
+
+@dataclass(frozen=True)
+class IdentityStore:
+    """Where an identity lives on disk (``$MYSELF_I2I_HOME/identity``)."""
+
+    directory: Path
+
+    @classmethod
+    def default(cls) -> IdentityStore:
+        return cls(identity_dir())
+
+    @property
+    def meta_path(self) -> Path:
+        return self.directory / "identity.json"
+
+    def exists(self) -> bool:
+        return self.meta_path.exists()
+
+    def _meta(self) -> dict[str, object]:
+        try:
+            data = json.loads(self.meta_path.read_text("utf-8"))
+        except FileNotFoundError:
+            raise IdentityError(
+                "no identity yet. Run `myself-i2i init --name YOUR_NAME` first.",
+                "まだ ID がありません。先に `myself-i2i init --name 名前` を実行してください。",
+            ) from None
+        except (OSError, ValueError) as e:
+            raise IdentityError(
+                f"{self.meta_path}: identity file is damaged ({e}). Restore it from a backup "
+                "or run `myself-i2i init --force`.",
+                f"{self.meta_path}: ID ファイルが壊れています（{e}）。バックアップから戻すか "
+                "`myself-i2i init --force` を実行してください。",
+            ) from e
+        if not isinstance(data, dict):
+            raise IdentityError(
+                f"{self.meta_path}: identity file is damaged. Restore it from a backup.",
+                f"{self.meta_path}: ID ファイルが壊れています。バックアップから戻してください。",
+            )
+        return data
+
+    def create(self, name: str, passphrase: str | None = None, *, force: bool = False) -> Identity:
+        """Make a new personal CA and signing certificate.
+
+        Raises:
+            IdentityError: an identity exists already (and ``force`` is false).
+        """
+        if self.exists() and not force:
+            raise IdentityError(
+                f"an identity already exists in {self.directory}. Use `myself-i2i identity` to "
+                "see it, `--renew` to renew its certificate, or `init --force` to replace it "
+                "(your key token will change).",
+                f"{self.directory} に ID がすでにあります。`myself-i2i identity` で確認、"
+                "`--renew` で証明書を更新、`init --force` で置き換えできます（キートークンが変わります）。",
+            )
+        name = name.strip() or "myself_i2i user"
+        ensure_home()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.directory, 0o700)
+        now = dt.datetime.now(dt.timezone.utc)
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        leaf_key = ec.generate_private_key(ec.SECP256R1())
+        ca_cert = _make_ca(name, ca_key, now)
+        leaf_cert = _make_leaf(name, leaf_key, ca_key, ca_cert, now)
+        d = self.directory
+        _write_private(d / "ca.key.pem", _key_bytes(ca_key, passphrase))
+        _write_private(d / "signer.key.pem", _key_bytes(leaf_key, passphrase))
+        _write_public(d / "ca.cert.pem", ca_cert.public_bytes(serialization.Encoding.PEM))
+        _write_public(d / "signer.cert.pem", leaf_cert.public_bytes(serialization.Encoding.PEM))
+        token = token_for_cert(ca_cert)
+        meta = {
+            "name": name,
+            "token": token,
+            "encrypted": bool(passphrase),
+            "created": now.isoformat(),
+        }
+        _write_public(self.meta_path, json.dumps(meta, ensure_ascii=False, indent=2).encode())
+        return Identity(name, token, ca_cert, leaf_cert, leaf_key)
+
+    @property
+    def encrypted(self) -> bool:
+        return bool(self._meta().get("encrypted"))
+
+    def name(self) -> str:
+        return str(self._meta().get("name", ""))
+
+    def _load_key(self, path: Path, passphrase: str | None) -> ec.EllipticCurvePrivateKey:
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise IdentityError(
+                f"{path}: cannot read the private key ({e.strerror}). Restore it from a backup.",
+                f"{path}: 秘密鍵を読み込めません（{e.strerror}）。バックアップから戻してください。",
+            ) from e
+        pw = passphrase.encode("utf-8") if passphrase else None
+        try:
+            key = serialization.load_pem_private_key(data, password=pw)
+        except TypeError as e:
+            if pw is None:
+                raise IdentityError(
+                    "the private key is protected by a passphrase. Give it with --passphrase "
+                    f"or the {PASSPHRASE_ENV} environment variable.",
+                    f"秘密鍵はパスフレーズで保護されています。--passphrase または環境変数 "
+                    f"{PASSPHRASE_ENV} で指定してください。",
+                ) from e
+            raise IdentityError(
+                "the private key is not encrypted, but a passphrase was given. Run without it.",
+                "秘密鍵は暗号化されていませんが、パスフレーズが指定されました。外して実行してください。",
+            ) from e
+        except (ValueError, UnsupportedAlgorithm) as e:
+            if pw is not None:
+                raise IdentityError(
+                    "wrong passphrase for the private key. Try again.",
+                    "秘密鍵のパスフレーズが違います。もう一度入力してください。",
+                ) from e
+            raise IdentityError(
+                f"{path}: the private key is damaged. Restore it from a backup.",
+                f"{path}: 秘密鍵が壊れています。バックアップから戻してください。",
+            ) from e
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise IdentityError(
+                f"{path}: not an EC private key. Restore it from a backup.",
+                f"{path}: EC 秘密鍵ではありません。バックアップから戻してください。",
+            )
+        return key
+
+    def _load_cert(self, path: Path) -> x509.Certificate:
+        try:
+            return x509.load_pem_x509_certificate(path.read_bytes())
+        except (OSError, ValueError) as e:
+            raise IdentityError(
+                f"{path}: cannot read the certificate ({e}). Restore it from a backup.",
+                f"{path}: 証明書を読み込めません（{e}）。バックアップから戻してください。",
+            ) from e
+
+    def public(self) -> tuple[str, str, x509.Certificate, x509.Certificate]:
+        """Name, token, CA certificate and signing certificate, without touching private keys."""
+        meta = self._meta()
+        ca = self._load_cert(self.directory / "ca.cert.pem")
+        leaf = self._load_cert(self.directory / "signer.cert.pem")
+        return str(meta.get("name", "")), token_for_cert(ca), ca, leaf
+
+    def load(self, passphrase: str | None = None) -> Identity:
+        """Load the identity for signing.
+
+        Raises:
+            IdentityError: none yet, damaged files, or a wrong / missing passphrase.
+        """
+        name, token, ca, leaf = self.public()
+        if passphrase is None:
+            passphrase = os.environ.get(PASSPHRASE_ENV) or None
+        key = self._load_key(self.directory / "signer.key.pem", passphrase)
+        return Identity(name, token, ca, leaf, key)
+
+    def renew(self, passphrase: str | None = None) -> Identity:
+        """Issue a fresh signing key and certificate from the same personal CA (token kept).
+
+        Raises:
+            IdentityError: as :meth:`load`.
+        """
+        name, token, ca_cert, _ = self.public()
+        if passphrase is None:
+            passphrase = os.environ.get(PASSPHRASE_ENV) or None
+        ca_key = self._load_key(self.directory / "ca.key.pem", passphrase)
+        now = dt.datetime.now(dt.timezone.utc)
+        leaf_key = ec.generate_private_key(ec.SECP256R1())
+        leaf_cert = _make_leaf(name, leaf_key, ca_key, ca_cert, now)
+        _write_private(self.directory / "signer.key.pem", _key_bytes(leaf_key, passphrase))
+        _write_public(
+            self.directory / "signer.cert.pem", leaf_cert.public_bytes(serialization.Encoding.PEM)
+        )
+        return Identity(name, token, ca_cert, leaf_cert, leaf_key)

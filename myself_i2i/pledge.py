@@ -1,0 +1,117 @@
+"""The pledge assertion ``org.myself-i2i.pledge.v1``: building it and checking it.
+
+The assertion is described by ``schemas/pledge.schema.json`` and is validated when
+signing (we never write one that does not match) and when verifying.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import jsonschema
+
+from myself_i2i.errors import ManifestError
+from myself_i2i.i18n import Text
+from myself_i2i.models import Generator, PledgeKind, SourceRecord
+
+PLEDGE_LABEL = "org.myself-i2i.pledge.v1"
+#: c2pa-rs reports custom labels with or without the version suffix; accept both.
+PLEDGE_LABELS = (PLEDGE_LABEL, "org.myself-i2i.pledge")
+PLEDGE_VERSION = 1
+
+STATEMENTS: dict[PledgeKind, Text] = {
+    PledgeKind.T2I: Text(
+        en="#Myself_i2i: made from text only (t2i). No image was used as input.",
+        ja="#Myself_i2i：テキストのみで生成（t2i）。画像は入力に使っていません。",
+    ),
+    PledgeKind.SELF_SOURCED_I2I: Text(
+        en="#Myself_i2i: image-to-image only from my own pictures or pictures whose author "
+        "permitted it. I never use other people's images without permission.",
+        ja="#Myself_i2i：i2i の入力は自分の絵・写真・生成画像、または作者の許可を得た画像だけです。"
+        "他人の画像を無断で使いません。",
+    ),
+}
+
+
+@functools.cache
+def load_schema(name: str) -> dict[str, Any]:
+    """A JSON Schema shipped in ``schemas/``."""
+    text = resources.files("myself_i2i").joinpath("schemas", name).read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def schema_errors(data: Any, schema_name: str = "pledge.schema.json") -> list[str]:
+    """Human-readable schema violations (empty when valid)."""
+    validator = jsonschema.Draft202012Validator(
+        load_schema(schema_name), format_checker=jsonschema.FormatChecker()
+    )
+    return [
+        f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}"
+        for e in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    ]
+
+
+@dataclass(frozen=True)
+class Pledge:
+    """The content of a pledge assertion."""
+
+    kind: PledgeKind
+    hashtags: tuple[str, ...]
+    sources: tuple[SourceRecord, ...]
+    generator: Generator
+    created: str
+    statement: Text
+
+    @classmethod
+    def new(
+        cls,
+        kind: PledgeKind,
+        hashtags: tuple[str, ...],
+        sources: tuple[SourceRecord, ...] = (),
+        generator: Generator | None = None,
+    ) -> Pledge:
+        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+        return cls(kind, hashtags, sources, generator or Generator(), now, STATEMENTS[kind])
+
+    def to_assertion(self) -> dict[str, Any]:
+        """The assertion data, validated against the schema.
+
+        Raises:
+            ManifestError: the data would not match the schema (a bug, never user input).
+        """
+        d: dict[str, Any] = {
+            "version": PLEDGE_VERSION,
+            "kind": self.kind.value,
+            "hashtags": list(self.hashtags),
+            "statement": self.statement.to_dict(),
+            "sources": [s.to_dict() for s in self.sources],
+            "created": self.created,
+        }
+        if not self.generator.is_empty():
+            d["generator"] = self.generator.to_dict()
+        errors = schema_errors(d)
+        if errors:
+            raise ManifestError(
+                f"internal error: the pledge does not match its schema ({errors[0]}).",
+                f"内部エラー：宣言がスキーマに合いません（{errors[0]}）。",
+            )
+        return d
+
+    @classmethod
+    def from_assertion(cls, data: dict[str, Any]) -> Pledge:
+        """Parse assertion data that already passed :func:`schema_errors`."""
+        st = data["statement"]
+        return cls(
+            kind=PledgeKind(data["kind"]),
+            hashtags=tuple(data["hashtags"]),
+            sources=tuple(SourceRecord.from_dict(s) for s in data["sources"]),
+            generator=Generator.from_dict(data.get("generator") or {}),
+            created=str(data["created"]),
+            statement=Text(en=st["en"], ja=st["ja"]),
+        )
