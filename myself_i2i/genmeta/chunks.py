@@ -1,0 +1,100 @@
+"""Reading the raw text that generation UIs embed in PNG, JPEG and WebP files."""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from myself_i2i.errors import MetadataError
+
+#: EXIF tags in the Exif IFD and IFD0.
+_EXIF_IFD = 0x8769
+_USER_COMMENT = 0x9286
+#: ComfyUI's SaveAnimatedWEBP (and savers modelled on it) write ``key:json`` strings to
+#: IFD0 Model (0x0110, "prompt:"), Make (0x010F, "workflow:") and further down.
+_IFD0_TEXT_TAGS = (0x010E, 0x010F, 0x0110, 0x010D, 0x010C)
+_IFD0_KEYS = ("prompt", "workflow", "parameters")
+
+
+def _read_error(detail: str) -> MetadataError:
+    return MetadataError(
+        f"the image's embedded text metadata cannot be read ({detail}).",
+        f"画像に埋め込まれたテキストメタデータを読み込めません（{detail}）。",
+    )
+
+
+def text_chunks(img: Image.Image) -> dict[str, str]:
+    """All PNG text chunks (tEXt, zTXt, iTXt) of ``img`` as ``{keyword: text}``.
+
+    Non-PNG images give ``{}``. Use this to carry generation metadata over when
+    re-writing a PNG (``PngInfo.add_text`` for each item).
+
+    Raises:
+        MetadataError: the chunks are damaged or larger than Pillow's safety limits.
+    """
+    if img.format != "PNG":
+        return {}
+    try:
+        texts = getattr(img, "text", None)
+    except (OSError, ValueError, SyntaxError) as e:
+        raise _read_error(str(e)) from e
+    if not isinstance(texts, dict):
+        return {}
+    return {str(k): str(v) for k, v in texts.items() if isinstance(v, str)}
+
+
+def decode_user_comment(value: bytes | str) -> str:
+    """Decode an EXIF UserComment: 8-byte charset prefix, then the text.
+
+    A1111 writes ``UNICODE\\0`` + UTF-16 (big-endian through piexif); other writers use
+    ``ASCII\\0\\0\\0``, eight NULs (undefined) or little-endian UTF-16.
+    """
+    if isinstance(value, str):
+        return value.rstrip("\x00")
+    prefix, body = value[:8], value[8:]
+    if prefix == b"UNICODE\x00":
+        if body[:2] in (b"\xfe\xff", b"\xff\xfe"):
+            text = body.decode("utf-16", errors="replace")
+        else:
+            # ASCII-heavy text in UTF-16BE has its NUL bytes at even offsets.
+            even_nuls = body[0::2].count(0)
+            odd_nuls = body[1::2].count(0)
+            codec = "utf-16-le" if odd_nuls > even_nuls else "utf-16-be"
+            text = body[: len(body) // 2 * 2].decode(codec, errors="replace")
+    elif prefix == b"JIS\x00\x00\x00\x00\x00":
+        text = body.decode("shift_jis", errors="replace")
+    elif prefix in (b"ASCII\x00\x00\x00", b"\x00" * 8):
+        text = body.decode("utf-8", errors="replace")
+    else:
+        text = value.decode("utf-8", errors="replace")
+    return text.rstrip("\x00")
+
+
+def exif_texts(img: Image.Image) -> dict[str, str]:
+    """Generation text from EXIF: ``UserComment`` and ComfyUI-style ``prompt``/``workflow``.
+
+    Keys: ``"UserComment"`` (decoded) and any of ``"prompt"``, ``"workflow"``,
+    ``"parameters"`` found as ``key:value`` strings in IFD0 text tags.
+    """
+    try:
+        exif = img.getexif()
+    except (OSError, ValueError, SyntaxError, TypeError):
+        return {}
+    out: dict[str, str] = {}
+    for tag in _IFD0_TEXT_TAGS:
+        v = exif.get(tag)
+        if isinstance(v, bytes):
+            v = v.decode("utf-8", errors="replace")
+        if isinstance(v, str):
+            key, sep, rest = v.partition(":")
+            if sep and key.strip().lower() in _IFD0_KEYS:
+                out.setdefault(key.strip().lower(), rest.rstrip("\x00"))
+    try:
+        sub = exif.get_ifd(_EXIF_IFD)
+    except (OSError, ValueError, SyntaxError, TypeError, KeyError):
+        sub = {}
+    uc = sub.get(_USER_COMMENT)
+    if isinstance(uc, bytes | str):
+        text = decode_user_comment(uc).strip()
+        if text:
+            out["UserComment"] = text
+    return out

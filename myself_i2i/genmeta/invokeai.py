@@ -1,0 +1,148 @@
+"""InvokeAI: PNG text ``invokeai_metadata`` (v3+, JSON) and ``sd-metadata`` (v2, JSON).
+
+``generation_mode`` names the mode: ``txt2img``/``img2img``/``inpaint``/``outpaint``,
+prefixed for other model families (``sdxl_img2img``, ``flux_inpaint``, ...).
+ControlNet, T2I-Adapter and IP-Adapter lists carry the names of their images.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from myself_i2i.genmeta._types import (
+    GenerationMetadata,
+    GenKind,
+    ImageInput,
+    load_json,
+    pick,
+    to_float,
+)
+from myself_i2i.models import Generator, Lora
+
+SOFTWARE = "InvokeAI"
+
+
+def _model_name(m: Any) -> str | None:
+    if isinstance(m, str):
+        return m or None
+    if isinstance(m, dict):
+        for key in ("name", "model_name"):
+            v = m.get(key)
+            if isinstance(v, str) and v:
+                return v
+    return None
+
+
+def _image_name(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, dict):
+        name = v.get("image_name")
+        if isinstance(name, str):
+            return name
+        if "image" in v:
+            return _image_name(v["image"])
+    return ""
+
+
+def _loras(items: Any) -> tuple[Lora, ...]:
+    out: list[Lora] = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        name = _model_name(item.get("model")) or _model_name(item.get("lora"))
+        if name:
+            out.append(Lora(name=name, weight=to_float(item.get("weight"))))
+    return tuple(out)
+
+
+def parse_invokeai(chunks: dict[str, str], *, what: str = "image") -> GenerationMetadata:
+    """Read InvokeAI metadata.
+
+    Raises:
+        MetadataError: the JSON is malformed.
+    """
+    if "invokeai_metadata" in chunks:
+        return _parse_v3(chunks, what)
+    return _parse_v2(chunks, what)
+
+
+def _parse_v3(chunks: dict[str, str], what: str) -> GenerationMetadata:
+    raw = pick(chunks, ("invokeai_metadata", "invokeai_graph", "invokeai_workflow"))
+    data = load_json(chunks["invokeai_metadata"], what=what, key="invokeai_metadata")
+    if not isinstance(data, dict):
+        data = {}
+    version = data.get("app_version")
+    generator = Generator(
+        software=f"{SOFTWARE} {version}" if isinstance(version, str) and version else SOFTWARE,
+        model=_model_name(data.get("model")),
+        loras=_loras(data.get("loras")),
+    )
+    inputs: list[ImageInput] = []
+    reasons: list[str] = []
+    mode = data.get("generation_mode")
+    kind = GenKind.UNKNOWN
+    if isinstance(mode, str) and mode:
+        base = mode.rsplit("_", 1)[-1]
+        if base == "txt2img":
+            kind = GenKind.T2I
+            reasons.append(f"generation_mode {mode}: text to image")
+        elif base in ("img2img", "inpaint", "outpaint"):
+            kind = GenKind.I2I
+            role = {
+                "img2img": "img2img init image",
+                "inpaint": "inpaint image",
+                "outpaint": "outpaint image",
+            }[base]
+            inputs.append(ImageInput(name=_image_name(data.get("init_image")), role=role))
+            reasons.append(f"generation_mode {mode}: an image was the starting point")
+        else:
+            reasons.append(f"unknown generation_mode {mode!r}")
+    elif data.get("init_image"):
+        kind = GenKind.I2I
+        inputs.append(ImageInput(name=_image_name(data["init_image"]), role="img2img init image"))
+        reasons.append("init_image recorded: img2img")
+    else:
+        reasons.append("no generation_mode recorded: cannot tell")
+    for key, role in (
+        ("controlnets", "ControlNet"),
+        ("t2iAdapters", "ControlNet"),
+        ("ipAdapters", "IP-Adapter"),
+        ("ref_images", "reference image"),
+    ):
+        items = data.get(key)
+        if isinstance(items, list) and items:
+            for item in items:
+                name = _image_name(item.get("image")) if isinstance(item, dict) else ""
+                inputs.append(ImageInput(name=name, role=role))
+            reasons.append(f"{key} lists {len(items)} image(s) fed to the model")
+            kind = GenKind.I2I
+    return GenerationMetadata("invokeai", kind, generator, tuple(inputs), tuple(reasons), raw)
+
+
+def _parse_v2(chunks: dict[str, str], what: str) -> GenerationMetadata:
+    raw = pick(chunks, ("sd-metadata", "Dream"))
+    data = load_json(chunks["sd-metadata"], what=what, key="sd-metadata")
+    if not isinstance(data, dict):
+        data = {}
+    image = data.get("image") if isinstance(data.get("image"), dict) else {}
+    assert isinstance(image, dict)
+    version = data.get("app_version")
+    model = data.get("model_weights") or data.get("model")
+    generator = Generator(
+        software=f"{SOFTWARE} {version}" if isinstance(version, str) and version else SOFTWARE,
+        model=model if isinstance(model, str) and model else None,
+    )
+    t = image.get("type")
+    inputs: list[ImageInput] = []
+    if t == "txt2img":
+        kind, reasons = GenKind.T2I, ["image type txt2img: text to image"]
+    elif isinstance(t, str) and t in ("img2img", "inpaint", "outpaint"):
+        name = image.get("init_image_path")
+        inputs.append(
+            ImageInput(name=name if isinstance(name, str) else "", role="img2img init image")
+        )
+        kind, reasons = GenKind.I2I, [f"image type {t}: an image was the starting point"]
+    else:
+        kind, reasons = GenKind.UNKNOWN, ["no image type recorded: cannot tell"]
+    return GenerationMetadata("invokeai", kind, generator, tuple(inputs), tuple(reasons), raw)
