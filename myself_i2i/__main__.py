@@ -1,0 +1,5 @@
+"""``python -m myself_i2i``."""
+
+from myself_i2i.cli import main
+
+main()

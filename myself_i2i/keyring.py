@@ -1,0 +1,113 @@
+"""The local keyring of trusted creators: key token → name (and the CA certificate when known).
+
+Stored as JSON in ``$MYSELF_I2I_HOME/keyring.json``. A creator added by token alone is
+recognised by token (c2pa must still confirm the certificate chain to that CA); one added
+with their ``ca.pem`` is also handed to c2pa as a trust anchor.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+
+from myself_i2i.errors import KeyringError
+from myself_i2i.identity import normalize_token, token_for_cert
+from myself_i2i.paths import ensure_home, home
+
+
+@dataclass(frozen=True)
+class TrustedCreator:
+    token: str
+    name: str
+    ca_pem: str | None = None
+
+
+class Keyring:
+    """Trusted creators, read from and written to one JSON file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._entries: dict[str, TrustedCreator] = {}
+        if path.exists():
+            try:
+                data = json.loads(path.read_text("utf-8"))
+                for e in data.get("creators", []):
+                    tc = TrustedCreator(str(e["token"]), str(e["name"]), e.get("caPem"))
+                    self._entries[tc.token] = tc
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+                raise KeyringError(
+                    f"{path}: the keyring is damaged ({e}). Fix or remove the file.",
+                    f"{path}: キーリングが壊れています（{e}）。修正するか削除してください。",
+                ) from e
+
+    @classmethod
+    def default(cls) -> Keyring:
+        return cls(home() / "keyring.json")
+
+    def entries(self) -> list[TrustedCreator]:
+        return sorted(self._entries.values(), key=lambda t: t.name.lower())
+
+    def get(self, token: str) -> TrustedCreator | None:
+        return self._entries.get(token)
+
+    def by_name(self, name: str) -> list[TrustedCreator]:
+        n = name.strip().lstrip("@").lower()
+        return [t for t in self._entries.values() if t.name.strip().lstrip("@").lower() == n]
+
+    def add(self, token_or_cert: str, name: str) -> TrustedCreator:
+        """Add a creator by key token or by the path of their CA certificate (PEM).
+
+        Raises:
+            KeyringError: neither a valid token nor a readable CA certificate.
+        """
+        ca_pem: str | None = None
+        token = normalize_token(token_or_cert)
+        if token is None:
+            p = Path(token_or_cert).expanduser()
+            if not p.is_file():
+                raise KeyringError(
+                    f"{token_or_cert!r} is neither a key token (mi2i:XXXX-XXXX-XXXX-XXXX-XXXX) "
+                    "nor a CA certificate file.",
+                    f"{token_or_cert!r} はキートークン（mi2i:XXXX-XXXX-XXXX-XXXX-XXXX）でも "
+                    "CA 証明書ファイルでもありません。",
+                )
+            try:
+                cert = x509.load_pem_x509_certificate(p.read_bytes())
+            except (OSError, ValueError) as e:
+                raise KeyringError(
+                    f"{p}: not a PEM certificate ({e}).",
+                    f"{p}: PEM 形式の証明書ではありません（{e}）。",
+                ) from e
+            token = token_for_cert(cert)
+            ca_pem = p.read_text("ascii")
+        tc = TrustedCreator(token=token, name=name.strip() or token, ca_pem=ca_pem)
+        self._entries[token] = tc
+        self._save()
+        return tc
+
+    def remove(self, token_or_name: str) -> int:
+        token = normalize_token(token_or_name)
+        victims = [token] if token and token in self._entries else [
+            t.token for t in self.by_name(token_or_name)
+        ]
+        for v in victims:
+            del self._entries[v]
+        if victims:
+            self._save()
+        return len(victims)
+
+    def _save(self) -> None:
+        ensure_home()
+        data = {
+            "creators": [
+                {"token": t.token, "name": t.name, **({"caPem": t.ca_pem} if t.ca_pem else {})}
+                for t in self.entries()
+            ]
+        }
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), "utf-8")
+        os.replace(tmp, self.path)

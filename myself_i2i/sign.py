@@ -1,0 +1,540 @@
+"""Signing: put a C2PA manifest with the #Myself_i2i pledge into an AI image.
+
+Steps of :func:`sign_image` (numbered in the code):
+
+1. check the image and refuse one that is already signed;
+2. resolve every declared source (registry, own signed t2i output, explicit permission),
+   refusing sources that are not permitted or carry an artist's do-not-use signal;
+3. cross-check the claim against the image's own generation metadata;
+4. embed the soft-binding watermark (before any hash is taken) and take the fingerprint;
+5. build the manifest: ``c2pa.created`` (trainedAlgorithmicMedia) referencing the sources
+   as ``inputTo`` ingredients, the pledge assertion, soft-binding assertions, our own
+   thumbnail;
+6. sign into a temporary file beside the target, fsync, rename (atomic; nothing partial);
+7. keep the manifest store in the local manifest repository.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageOps
+
+from myself_i2i import __version__
+from myself_i2i._internal import c2pa_backend
+from myself_i2i._internal.containers import manifest_store_bytes
+from myself_i2i.errors import ConfigError, InputError, MyselfI2IError, PledgeRefused
+from myself_i2i.identity import Identity
+from myself_i2i.images import (
+    SUPPORTED_FORMATS,
+    check_path,
+    format_for_suffix,
+    hash_image,
+    make_thumbnail,
+    open_image,
+    perceptual_hash,
+)
+from myself_i2i.models import (
+    HASHTAGS,
+    Evidence,
+    Generator,
+    PledgeKind,
+    Relation,
+    SourceRecord,
+    SourceSpec,
+)
+from myself_i2i.pledge import PLEDGE_LABEL, Pledge
+
+FINGERPRINT_ALG = "org.myself-i2i.fingerprint.phash64.1"
+
+
+@dataclass(frozen=True)
+class SignOptions:
+    """How to sign. Defaults are what the CLI does without flags."""
+
+    hashtag: str = "#Myself_i2i"  #: the hashtag the pledge carries (``#Myself_i2i`` or ``#Noi2i``)
+    source_thumbnails: bool = True  #: embed a small thumbnail of each source
+    watermark: bool = True  #: embed the invisible locator watermark (soft binding)
+    in_place: bool = False  #: replace the input file (otherwise write a new file)
+    allow_unclear_metadata: bool = False  #: sign t2i even when metadata cannot tell t2i from i2i
+    use_registry: bool = True  #: accept sources registered with ``sources add``
+    keep_in_repository: bool = True  #: keep the manifest in the local manifest repository
+    pledge: bool = True  #: include the pledge assertion (off: provenance only)
+
+
+@dataclass(frozen=True)
+class ResolvedSource:
+    """A source after the checks: its record and why it is permitted."""
+
+    spec: SourceSpec
+    record: SourceRecord
+    reason: str  # e.g. "registry (exact)", "own signed t2i output", "explicit permission"
+
+
+@dataclass(frozen=True)
+class SignResult:
+    """What signing produced."""
+
+    input: Path
+    output: Path
+    pledge: Pledge | None
+    manifest_store: bytes
+    locator: bytes | None
+    fingerprint: str
+    sources: tuple[ResolvedSource, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def normalize_hashtag(tag: str) -> str:
+    """``#myself_i2i`` / ``＃Noi2i`` / ``noi2i`` → the canonical hashtag.
+
+    Raises:
+        ConfigError: not one of the pledge hashtags.
+    """
+    import unicodedata
+
+    t = unicodedata.normalize("NFKC", tag.strip())
+    if not t.startswith("#"):
+        t = "#" + t
+    for h in HASHTAGS:
+        if t.lower() == h.lower():
+            return h
+    raise ConfigError(
+        f"unknown hashtag {tag!r}; use #Myself_i2i or #Noi2i.",
+        f"ハッシュタグ {tag!r} は使えません。#Myself_i2i か #Noi2i を指定してください。",
+    )
+
+
+def default_output(path: Path) -> Path:
+    """``picture.png`` → ``picture.signed.png`` beside it."""
+    return path.with_name(f"{path.stem}.signed{path.suffix}")
+
+
+def _refuse_not_permitted(path: Path) -> PledgeRefused:
+    return PledgeRefused(
+        f"{path}: this source is not registered as yours or permitted, so the pledge cannot be "
+        f"signed. Register it with `myself-i2i sources add {path} --relation own-drawing` "
+        "(or own-photo / own-generation), or give `--relation permitted --evidence "
+        "\"how the author permitted it\"`.",
+        f"{path}: この素材は自分のもの・許可済みとして登録されていないため、宣言に署名できません。"
+        f"`myself-i2i sources add {path} --relation own-drawing`（または own-photo / "
+        "own-generation）で登録するか、`--relation permitted --evidence \"作者の許可の内容\"` "
+        "を指定してください。",
+    )
+
+
+def resolve_sources(
+    specs: Sequence[SourceSpec], identity: Identity, options: SignOptions
+) -> list[ResolvedSource]:
+    """Check every declared source and decide its relation.
+
+    Raises:
+        InputError, ImageError: a source file cannot be read.
+        PledgeRefused: a source is not permitted or carries a do-not-use signal.
+    """
+    if not specs:
+        return []
+    from myself_i2i.signals import find_signals
+    from myself_i2i.verify import own_t2i_generation
+
+    registry = None
+    if options.use_registry:
+        from myself_i2i.registry import SourceRegistry
+
+        reg_path = SourceRegistry.default_path()
+        if reg_path.exists():
+            registry = SourceRegistry.open(reg_path)
+    resolved: list[ResolvedSource] = []
+    try:
+        for i, spec in enumerate(specs):
+            path = Path(spec.path)
+            hashes = hash_image(path)
+            # An artist's do-not-use signal wins over everything, even a registration.
+            own_manifest_assertions = own_manifest_assertion_list(path)
+            blocking = [s for s in find_signals(path, own_manifest_assertions) if s.blocking]
+            if blocking:
+                quoted = "; ".join(s.quote() for s in blocking)
+                raise PledgeRefused(
+                    f"{path}: the author marked this image as not to be used for AI "
+                    f"({quoted}). It cannot be an i2i source under the pledge.",
+                    f"{path}: 作者がこの画像の AI 利用を禁止しています（{quoted}）。"
+                    "宣言のもとで i2i の素材にはできません。",
+                )
+            relation: Relation | None = None
+            evidence: Evidence | None = spec.evidence
+            reason = ""
+            if spec.relation is Relation.PERMITTED:
+                if evidence is None or not evidence.to_dict():
+                    raise PledgeRefused(
+                        f"{path}: a permitted source needs evidence of the permission. Add "
+                        "`--evidence \"...\"` and/or `--evidence-url URL`.",
+                        f"{path}: 許可を得た素材には許可の根拠が必要です。"
+                        "`--evidence \"...\"` や `--evidence-url URL` を付けてください。",
+                    )
+                relation, reason = Relation.PERMITTED, "explicit permission"
+            if relation is None and registry is not None:
+                match = registry.lookup(hashes)
+                if match is not None:
+                    relation = match.entry.relation
+                    evidence = evidence or match.entry.evidence
+                    reason = f"registry ({match.kind.value})"
+            if relation is None and own_t2i_generation(path, identity):
+                relation, reason = Relation.OWN_GENERATION, "own signed t2i output"
+            if relation is None:
+                raise _refuse_not_permitted(path)
+            if relation is Relation.PERMITTED and (evidence is None or not evidence.to_dict()):
+                raise _refuse_not_permitted(path)
+            record = SourceRecord(
+                sha256=hashes.sha256,
+                pixel_sha256=hashes.pixel_sha256,
+                phash=hashes.phash,
+                width=hashes.width,
+                height=hashes.height,
+                relation=relation,
+                title=path.name,
+                evidence=evidence if relation is Relation.PERMITTED or evidence else None,
+                ingredient_label=f"source{i + 1}",
+            )
+            resolved.append(ResolvedSource(spec=spec, record=record, reason=reason))
+    finally:
+        if registry is not None:
+            registry.close()
+    return resolved
+
+
+def own_manifest_assertion_list(path: Path) -> list[dict[str, Any]]:
+    """The assertions of a file's own active C2PA manifest (for do-not-use signals)."""
+    data = path.read_bytes()
+    if manifest_store_bytes(data) is None:
+        return []
+    fmt = format_for_suffix(path) or "PNG"
+    try:
+        read = c2pa_backend.read_manifest(data, SUPPORTED_FORMATS[fmt], name=str(path))
+    except MyselfI2IError:
+        return []
+    if read is None or read.active is None:
+        return []
+    return [a for a in read.active.get("assertions", []) if isinstance(a, dict)]
+
+
+def _check_metadata(
+    path: Path, kind: PledgeKind, n_sources: int, options: SignOptions
+) -> Generator:
+    """Step 3: the image's own generation metadata must not contradict the claim."""
+    from myself_i2i.genmeta import GenKind, read_generation_metadata
+
+    meta = read_generation_metadata(path)
+    if meta is None:
+        return Generator()
+    inputs = ", ".join(
+        f"{x.role}{' ' + repr(x.name) if x.name else ''}" for x in meta.image_inputs
+    ) or "image input"
+    if kind is PledgeKind.T2I:
+        if meta.kind is GenKind.I2I:
+            raise PledgeRefused(
+                f"{path}: its own {meta.source} metadata shows image inputs ({inputs}), so it "
+                "cannot be signed as t2i. Sign it as i2i with --source for each input.",
+                f"{path}: 埋め込まれた {meta.source} のメタデータに画像入力（{inputs}）があるため、"
+                "t2i として署名できません。各入力を --source で指定して i2i として署名してください。",
+            )
+        if meta.kind is GenKind.UNKNOWN and not options.allow_unclear_metadata:
+            why = "; ".join(meta.reasons) or "undecidable"
+            raise PledgeRefused(
+                f"{path}: its {meta.source} metadata does not show whether an image was used "
+                f"({why}). Check it yourself, then sign with --allow-unclear-metadata.",
+                f"{path}: {meta.source} のメタデータから画像入力の有無が判断できません（{why}）。"
+                "ご自身で確認のうえ --allow-unclear-metadata を付けて署名してください。",
+            )
+    elif len(meta.image_inputs) > n_sources:
+        raise PledgeRefused(
+            f"{path}: its {meta.source} metadata shows {len(meta.image_inputs)} image inputs "
+            f"({inputs}) but {n_sources} source(s) were declared. Declare every input with --source.",
+            f"{path}: {meta.source} のメタデータには画像入力が {len(meta.image_inputs)} 件"
+            f"（{inputs}）ありますが、宣言された素材は {n_sources} 件です。"
+            "すべての入力を --source で指定してください。",
+        )
+    return meta.generator
+
+
+def _save_like(img: Image.Image, original: Image.Image, fmt: str, out: io.BytesIO) -> None:
+    """Re-encode a watermarked image keeping the original's metadata and quality."""
+    params: dict[str, Any] = {}
+    icc = original.info.get("icc_profile")
+    if icc:
+        params["icc_profile"] = icc
+    exif = original.info.get("exif")
+    if exif:
+        params["exif"] = exif
+    xmp = original.info.get("xmp")
+    if fmt == "PNG":
+        from PIL.PngImagePlugin import PngInfo
+
+        info = PngInfo()
+        for k, v in getattr(original, "text", {}).items():
+            info.add_itxt(k, v) if not v.isascii() else info.add_text(k, v)
+        params["pnginfo"] = info
+        params["compress_level"] = 6
+        img.save(out, "PNG", **params)
+    elif fmt == "JPEG":
+        if xmp:
+            params["xmp"] = xmp
+        try:
+            img.convert("RGB").save(out, "JPEG", quality="keep", subsampling="keep", **params)
+        except (ValueError, OSError):
+            img.convert("RGB").save(out, "JPEG", quality=95, **params)
+    else:
+        if xmp:
+            params["xmp"] = xmp
+        lossless = bool(original.info.get("lossless")) or (
+            getattr(original, "mode", "") == "RGBA" and False
+        )
+        img.save(out, "WEBP", quality=95, lossless=lossless, method=4, **params)
+
+
+def _thumbnail_of(img: Image.Image) -> bytes:
+    im = ImageOps.exif_transpose(img)
+    im.thumbnail((512, 512), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    if im.mode != "RGB":
+        rgba = im.convert("RGBA")
+        bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        bg.alpha_composite(rgba)
+        im = bg.convert("RGB")
+    out = io.BytesIO()
+    im.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def _atomic_target(target: Path) -> tuple[int, Path]:
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    return fd, Path(tmp)
+
+
+def sign_image(
+    image: Path,
+    identity: Identity,
+    *,
+    t2i: bool,
+    sources: Sequence[SourceSpec] = (),
+    output: Path | None = None,
+    options: SignOptions | None = None,
+    generator: Generator | None = None,
+) -> SignResult:
+    """Sign ``image`` with the pledge and write the signed copy.
+
+    Args:
+        image: a PNG, JPEG or WebP file made by an AI model.
+        identity: the signer (see :class:`~myself_i2i.identity.IdentityStore`).
+        t2i: True for a text-only generation (no ``sources`` allowed).
+        sources: the i2i sources (files) with optional relation / evidence.
+        output: where to write; default ``NAME.signed.EXT`` (ignored with ``in_place``).
+        options: :class:`SignOptions`.
+        generator: software / model / LoRAs to record when the metadata does not say.
+
+    Raises:
+        InputError, ImageError: the image or a source cannot be read.
+        PledgeRefused: the pledge would not be true (unpermitted source, do-not-use signal,
+            metadata contradicting the claim, already signed).
+        ManifestError: c2pa refused to build the manifest.
+        ConfigError: contradictory options.
+    """
+    opts = options or SignOptions()
+    hashtag = normalize_hashtag(opts.hashtag)
+    # 1. Check the image; refuse one that is already signed.
+    check_path(image)
+    original_bytes = image.read_bytes()
+    img = open_image(original_bytes, name=str(image))
+    fmt = str(img.format)
+    mime = SUPPORTED_FORMATS[fmt]
+    if manifest_store_bytes(original_bytes) is not None:
+        raise PledgeRefused(
+            f"{image}: already carries a C2PA manifest. Sign the unsigned original from your "
+            "generator instead (re-signing would hide the earlier history).",
+            f"{image}: すでに C2PA マニフェストがあります。生成ソフトが出力した署名前の元画像に"
+            "署名してください（再署名は以前の履歴を隠してしまいます）。",
+        )
+    if t2i and sources:
+        raise ConfigError(
+            "--t2i means no image input: do not give --source with it.",
+            "--t2i は画像入力なしという意味です。--source と同時に指定できません。",
+        )
+    if not t2i and not sources and opts.pledge:
+        raise ConfigError(
+            "say how the image was made: --t2i (text only) or --source FILE for each i2i input.",
+            "生成方法を指定してください：--t2i（テキストのみ）か、i2i の入力ごとに --source FILE。",
+        )
+    target = image if opts.in_place else (output or default_output(image))
+    if target.exists() and target.is_dir():
+        target = target / default_output(image).name
+    if target.resolve() == image.resolve() and not opts.in_place:
+        raise ConfigError(
+            f"{target}: the output would overwrite the input. Use --in-place to do that on purpose.",
+            f"{target}: 出力先が入力と同じです。上書きする場合は --in-place を付けてください。",
+        )
+    if format_for_suffix(target) not in (None, fmt):
+        raise ConfigError(
+            f"{target}: the output name says a different format than the {fmt} input; keep the "
+            "same file type.",
+            f"{target}: 出力ファイル名の形式が入力（{fmt}）と違います。同じ形式にしてください。",
+        )
+    if not target.parent.is_dir():
+        raise InputError(
+            f"{target.parent}: output folder does not exist. Create it first.",
+            f"{target.parent}: 出力先フォルダがありません。先に作成してください。",
+        )
+
+    kind = PledgeKind.T2I if t2i else PledgeKind.SELF_SOURCED_I2I
+    # 2. Resolve the sources.
+    resolved = resolve_sources(sources, identity, opts) if opts.pledge else []
+    # 3. Cross-check with the image's own generation metadata.
+    meta_generator = _check_metadata(image, kind, len(resolved), opts) if opts.pledge else Generator()
+    gen = (generator or Generator()).merged(meta_generator)
+
+    # 4. Soft binding: watermark first (so the hard binding covers the marked pixels).
+    locator: bytes | None = None
+    asset = original_bytes
+    work = img
+    if opts.watermark:
+        from myself_i2i.softbinding.watermark import embed, new_locator
+
+        locator = new_locator()
+        marked = embed(img, locator)
+        buf = io.BytesIO()
+        _save_like(marked, img, fmt, buf)
+        asset = buf.getvalue()
+        work = marked
+    fingerprint = perceptual_hash(work)
+    thumb = _thumbnail_of(work) if opts.watermark else make_thumbnail(image)
+
+    # 5. Build the manifest.
+    pledge = Pledge.new(kind, (hashtag,), tuple(r.record for r in resolved), gen) if opts.pledge else None
+    actions: list[dict[str, Any]] = [
+        {
+            "action": "c2pa.created",
+            "digitalSourceType": c2pa_backend.TRAINED_ALGORITHMIC_MEDIA,
+            "softwareAgent": {"name": gen.software} if gen.software else {"name": "unknown"},
+            **(
+                {"parameters": {"ingredientIds": [r.record.ingredient_label for r in resolved]}}
+                if resolved
+                else {}
+            ),
+        }
+    ]
+    if locator is not None:
+        actions.append({"action": "c2pa.watermarked", "parameters": {"description":
+                        "myself_i2i locator watermark for soft binding"}})
+    assertions: list[dict[str, Any]] = [{"label": "c2pa.actions.v2", "data": {"actions": actions}}]
+    if pledge is not None:
+        assertions.append({"label": PLEDGE_LABEL, "data": pledge.to_assertion()})
+    if locator is not None:
+        from myself_i2i.softbinding.watermark import WATERMARK_ALG
+
+        assertions.append(
+            {
+                "label": "c2pa.soft-binding",
+                "data": {
+                    "alg": WATERMARK_ALG,
+                    "blocks": [{"scope": {}, "value": base64.b64encode(locator).decode()}],
+                },
+            }
+        )
+    assertions.append(
+        {
+            "label": "c2pa.soft-binding",
+            "data": {
+                "alg": FINGERPRINT_ALG,
+                "blocks": [
+                    {"scope": {}, "value": base64.b64encode(bytes.fromhex(fingerprint)).decode()}
+                ],
+            },
+        }
+    )
+    manifest: dict[str, Any] = {
+        "claim_generator_info": [{"name": "myself_i2i", "version": __version__}],
+        "title": target.name,
+        "format": mime,
+        "thumbnail": {"format": "image/jpeg", "identifier": "claim-thumbnail.jpg"},
+        "assertions": assertions,
+    }
+    resources = {"claim-thumbnail.jpg": thumb}
+    ingredients: list[c2pa_backend.IngredientInput] = []
+    for r in resolved:
+        spath = Path(r.spec.path)
+        sdata = spath.read_bytes()
+        sfmt = format_for_suffix(spath)
+        with open_image(sdata, name=str(spath), load=False) as simg:
+            sfmt = str(simg.format)
+        definition: dict[str, Any] = {
+            "title": spath.name,
+            "relationship": "inputTo",
+            "label": r.record.ingredient_label,
+            "instance_id": r.record.ingredient_label,
+        }
+        if opts.source_thumbnails:
+            tid = f"{r.record.ingredient_label}-thumbnail.jpg"
+            resources[tid] = make_thumbnail(spath)
+            definition["thumbnail"] = {"format": "image/jpeg", "identifier": tid}
+        ingredients.append(
+            c2pa_backend.IngredientInput(definition=definition, mime=SUPPORTED_FORMATS[sfmt],
+                                         data=sdata)
+        )
+
+    # 6. Sign into a temporary file beside the target, then rename.
+    fd, tmp = _atomic_target(target)
+    try:
+        with os.fdopen(fd, "w+b") as dest:
+            store = c2pa_backend.sign(
+                source=io.BytesIO(asset),
+                dest=dest,
+                mime=mime,
+                manifest=manifest,
+                resources=resources,
+                ingredients=ingredients,
+                chain_pem=identity.chain_pem,
+                private_key_pem=identity.private_key_pem(),
+                name=str(image),
+            )
+            dest.flush()
+            os.fsync(dest.fileno())
+        if opts.in_place:
+            with contextlib.suppress(OSError):
+                os.chmod(tmp, image.stat().st_mode & 0o777)
+        else:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    finally:
+        img.close()
+
+    # 7. Keep the manifest in the local repository (for recovery after re-encoding).
+    notes: list[str] = []
+    if opts.keep_in_repository:
+        try:
+            from myself_i2i.repository import LocalRepository
+
+            with LocalRepository.open_default() as repo:
+                repo.add(store, locator=locator, fingerprint=fingerprint, title=target.name)
+        except ImportError:
+            pass
+        except MyselfI2IError as e:
+            notes.append(e.text.en)
+    return SignResult(
+        input=image,
+        output=target,
+        pledge=pledge,
+        manifest_store=store,
+        locator=locator,
+        fingerprint=fingerprint,
+        sources=tuple(resolved),
+        notes=tuple(notes),
+    )
