@@ -200,10 +200,11 @@ def _singular_values(mats: Float) -> Float:
     # accurate to ~1e-10 here (we only need the two largest).
     gram = mats.transpose(0, 2, 1) @ mats
     w = np.linalg.eigvalsh(gram)[:, ::-1]
-    return np.sqrt(np.clip(w, 0.0, None))
+    out: Float = np.sqrt(np.clip(w, 0.0, None))
+    return out
 
 
-def _quantise(s: Float, bits: npt.NDArray[np.uint8], d: float, s_max: float) -> Float:
+def _quantise(s: Float, bits: npt.NDArray[np.uint8], d: float, s_max: float | Float) -> Float:
     # Nearest lattice point d*(k + 1/4 + bit/2): moves by at most d/2 (blind-watermark
     # takes the point above the bin floor, up to 3d/4). Decoding only looks at s mod d,
     # so both are read the same way.
@@ -219,7 +220,7 @@ def _embed_delta(y_work: Float, bits: npt.NDArray[np.uint8], params: WatermarkPa
     """Luma difference at the working size that writes ``bits`` (already permuted)."""
     blocks = _blocks(y_work)
     n = len(blocks)
-    perm, inv = _block_perm(params.password_img, n)
+    _, inv = _block_perm(params.password_img, n)
     mats = _permuted_dct(blocks, params)
     u, s, vt = np.linalg.svd(mats)
     block_bits = bits[np.arange(n) % len(bits)]
@@ -254,7 +255,8 @@ def _apply_delta_rgb(rgb: npt.NDArray[np.float32], delta: npt.NDArray[np.float32
     wfree = free.astype(np.float32) @ _LUMA
     fix = np.where(wfree > 0.05, resid / np.maximum(wfree, 0.05), 0.0)
     out = np.clip(out + np.where(free, fix[..., None], 0.0), 0.0, 255.0)
-    return out.astype(np.float64)
+    result: Float = out.astype(np.float64)
+    return result
 
 
 def embed_bits(
@@ -337,9 +339,7 @@ def _decode_view(img: Image.Image, params: WatermarkParams) -> tuple[Float, Floa
     return sv[:, 0], sv[:, 1]
 
 
-def _soft_bits(
-    s0: Float, s1: Float, n_bits: int, params: WatermarkParams, gains: Float
-) -> Float:
+def _soft_bits(s0: Float, s1: Float, n_bits: int, params: WatermarkParams, gains: Float) -> Float:
     """Soft bit values in [-1, 1] (positive = 1), shape (len(gains), n_bits), unpermuted."""
     # Phase of s within the lattice step: bit 0 sits at 1/4, bit 1 at 3/4, so
     # -sin(2 pi s/d) is +1 for a one, -1 for a zero, and smooth across the wrap-around.
@@ -353,7 +353,7 @@ def _soft_bits(
     padded[:, :n] = soft
     counts = np.bincount(np.arange(n) % n_bits, minlength=n_bits)
     per_bit = padded.reshape(len(gains), reps, n_bits).sum(axis=1) / counts
-    out = np.empty_like(per_bit)
+    out: Float = np.empty_like(per_bit)
     out[:, _bit_perm(params.password_wm, n_bits)] = per_bit
     return out
 
@@ -368,7 +368,8 @@ def decode_soft(
     view = _decode_view(img, params)
     if view is None:
         return None
-    return _soft_bits(view[0], view[1], n_bits, params, np.array([gain]))[0]
+    soft: Float = _soft_bits(view[0], view[1], n_bits, params, np.array([gain]))[0]
+    return soft
 
 
 def decode(img: Image.Image, params: WatermarkParams = DEFAULT_PARAMS) -> bytes | None:
