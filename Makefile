@@ -1,0 +1,40 @@
+# Two commands for a fresh machine with only Python 3:  make demo  /  make test
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test install lint typecheck browser clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[web,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/demo.py
+
+# Debian's Chromium for the browser tests (never a downloaded browser). If it cannot be
+# installed here, the browser tests skip with a message saying so.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "note: could not install chromium; browser tests will be skipped"; \
+	  else echo "note: chromium not installed (needs root + apt-get); browser tests will be skipped"; fi; }
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+test: $(STAMP) browser lint typecheck
+	$(VENV)/bin/pytest
+
+clean:
+	rm -rf $(VENV) test-artifacts demo-out bench/out .mypy_cache .ruff_cache .pytest_cache
