@@ -61,7 +61,9 @@ def parse_texts(texts: dict[str, str], *, what: str = "image") -> GenerationMeta
         return parse_novelai(texts, what=what)
     if "invokeai_metadata" in texts or "sd-metadata" in texts:
         return parse_invokeai(texts, what=what)
-    if "prompt" in texts or _is_comfy_workflow(texts.get("workflow")):
+    if texts.get("prompt", "").lstrip().startswith(("{", "[")) or _is_comfy_workflow(
+        texts.get("workflow")
+    ):
         return parse_comfyui(texts, what=what)
     if texts.get("parameters", "").strip():
         return parse_a1111_parameters(texts["parameters"])

@@ -210,7 +210,11 @@ def parse_a1111_parameters(text: str) -> GenerationMetadata:
     inputs: list[ImageInput] = []
     raw = {"parameters": text}
     if not params:
-        reasons.append("the infotext has no 'Steps: ..., Sampler: ...' parameter line")
+        if text.lstrip().startswith("{"):
+            reasons.append("the 'parameters' text is JSON (another UI's format), not an infotext")
+        else:
+            reasons.append("the infotext has no 'Steps: ..., Sampler: ...' parameter line")
+        generator = Generator(model=None, loras=generator.loras)
         return GenerationMetadata("a1111", GenKind.UNKNOWN, generator, (), tuple(reasons), raw)
 
     hires = sorted(k for k in params if k.startswith("Hires ") or k.startswith("Hires_"))

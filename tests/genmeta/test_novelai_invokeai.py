@@ -242,3 +242,16 @@ def test_pil_image_source(tmp_path: Path) -> None:
         meta = read_generation_metadata(img)
     assert meta is not None and meta.kind is GenKind.T2I
     assert "invokeai_metadata" in meta.raw
+
+
+def test_plain_text_prompt_chunk_is_not_comfyui(tmp_path: Path) -> None:
+    path = png_with_text(tmp_path / "a.png", {"prompt": "a cat on a sofa"})
+    assert read_generation_metadata(path) is None
+
+
+def test_json_parameters_from_another_ui_is_unknown(tmp_path: Path) -> None:
+    text = json.dumps({"sui_image_params": {"prompt": "a cat", "model": "x", "steps": 20}})
+    meta = read_generation_metadata(png_with_text(tmp_path / "a.png", {"parameters": text}))
+    assert meta is not None
+    assert meta.kind is GenKind.UNKNOWN
+    assert meta.generator.software is None
