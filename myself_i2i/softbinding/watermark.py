@@ -38,7 +38,6 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-import pywt
 import scipy.fft
 from PIL import Image
 
@@ -179,9 +178,21 @@ def _resize_f(arr: Float, size: tuple[int, int]) -> Float:
     return np.asarray(im.resize(size, Image.Resampling.BILINEAR), dtype=np.float64)
 
 
+def _haar_ca(y: Float) -> Float:
+    """Approximation band of one level of the orthonormal Haar DWT.
+
+    Equal to ``pywt.dwt2(y, "haar")[0]`` for even sizes (a test checks it) but ~8x faster,
+    because the detail bands are never needed: ``cA = (a + b + c + d) / 2`` per 2x2 patch.
+    """
+    h, w = y.shape[0] // 2 * 2, y.shape[1] // 2 * 2
+    q = y[:h, :w].reshape(h // 2, 2, w // 2, 2)
+    ca: Float = q.sum(axis=(1, 3)) / 2.0
+    return ca
+
+
 def _blocks(y_work: Float) -> Float:
     """Haar cA of the working image cut into (n_blocks, 4, 4) row-major blocks."""
-    ca, _ = pywt.dwt2(y_work, "haar")
+    ca = _haar_ca(y_work)
     bh, bw = ca.shape[0] // _BLOCK, ca.shape[1] // _BLOCK
     ca = ca[: bh * _BLOCK, : bw * _BLOCK]
     return np.ascontiguousarray(
@@ -343,16 +354,18 @@ def _soft_bits(s0: Float, s1: Float, n_bits: int, params: WatermarkParams, gains
     """Soft bit values in [-1, 1] (positive = 1), shape (len(gains), n_bits), unpermuted."""
     # Phase of s within the lattice step: bit 0 sits at 1/4, bit 1 at 3/4, so
     # -sin(2 pi s/d) is +1 for a one, -1 for a zero, and smooth across the wrap-around.
-    g = gains[:, None]
-    soft = -np.sin((2 * np.pi / params.d1) * (s0[None, :] / g))
+    # float32 is plenty for a phase and halves the cost of the many-gain retry.
+    inv_g = (1.0 / gains[:, None]).astype(np.float32)
+    soft = -np.sin(np.float32(2 * np.pi / params.d1) * s0.astype(np.float32)[None, :] * inv_g)
     if params.d2:
-        soft = 0.75 * soft - 0.25 * np.sin((2 * np.pi / params.d2) * (s1[None, :] / g))
+        w1 = np.float32(2 * np.pi / params.d2)
+        soft = 0.75 * soft - 0.25 * np.sin(w1 * s1.astype(np.float32)[None, :] * inv_g)
     n = soft.shape[1]
     reps = -(-n // n_bits)
-    padded = np.zeros((len(gains), reps * n_bits))
+    padded = np.zeros((len(gains), reps * n_bits), dtype=np.float32)
     padded[:, :n] = soft
     counts = np.bincount(np.arange(n) % n_bits, minlength=n_bits)
-    per_bit = padded.reshape(len(gains), reps, n_bits).sum(axis=1) / counts
+    per_bit = padded.reshape(len(gains), reps, n_bits).sum(axis=1, dtype=np.float64) / counts
     out: Float = np.empty_like(per_bit)
     out[:, _bit_perm(params.password_wm, n_bits)] = per_bit
     return out
@@ -383,10 +396,13 @@ def decode(img: Image.Image, params: WatermarkParams = DEFAULT_PARAMS) -> bytes 
     if view is None:
         return None
     gains = np.asarray(params.gains, dtype=np.float64)
-    soft = _soft_bits(view[0], view[1], PAYLOAD_BITS, params, gains)
-    hard = (soft > 0).astype(np.uint8)
-    for row in hard:  # gains are ordered by distance from 1.0: first valid one wins
-        loc = _check_payload(row)
-        if loc is not None:
-            return loc
+    # The first gain (1.0 by default) alone first: an untouched copy costs one quantisation.
+    for batch in (gains[:1], gains[1:]):
+        if not len(batch):
+            continue
+        soft = _soft_bits(view[0], view[1], PAYLOAD_BITS, params, batch)
+        for row in (soft > 0).astype(np.uint8):  # first valid gain, nearest to 1.0, wins
+            loc = _check_payload(row)
+            if loc is not None:
+                return loc
     return None
