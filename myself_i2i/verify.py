@@ -352,12 +352,11 @@ def verify_bytes(data: bytes, name: str, options: VerifyOptions | None = None) -
 
         rec = recover(data, mime, name, opts)
         if rec is not None:
-            store, read, recovery = rec.store, rec.read, rec.info
             findings.extend(rec.findings)
-            detached = True
+            recovery = rec.info
+            if rec.store is not None and rec.read is not None:
+                store, read, detached = rec.store, rec.read, True
     if read is None or store is None:
-        if recovery is not None and recovery.get("rejected"):
-            findings.extend([])
         findings.append(Finding("manifest.missing", W, Text(
             "No C2PA manifest: this copy carries no provenance, so nothing about it can be checked.",
             "C2PA マニフェストがありません：来歴がないため、何も確認できません。")))
