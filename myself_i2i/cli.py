@@ -329,6 +329,208 @@ def trust_remove(token_or_name: Annotated[str, typer.Argument()]) -> None:
     _say(f"Removed {n}.", f"{n} 件削除しました。")
 
 
+# --- sources (registry) -----------------------------------------------------------------------
+
+
+@sources_app.command("add")
+@_guard
+def sources_add(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursive).")],
+    relation: Annotated[str, typer.Option(help="own-drawing | own-photo | own-generation | permitted")],
+    evidence: Annotated[str | None, typer.Option(help="How the author permitted it.")] = None,
+    evidence_url: Annotated[str | None, typer.Option(help="URL of the permission.")] = None,
+) -> None:
+    """Register your own or permitted sources. / 自分の素材・許可済み素材を登録します。"""
+    from rich.progress import Progress
+
+    from myself_i2i.images import check_path
+    from myself_i2i.models import Evidence, Relation
+    from myself_i2i.registry import SourceRegistry
+
+    rel = Relation.parse(relation)
+    ev = Evidence(text=evidence, url=evidence_url) if (evidence or evidence_url) else None
+    if rel is Relation.PERMITTED and ev is None:
+        raise ConfigError("permitted sources need --evidence and/or --evidence-url.",
+                          "許可済み素材には --evidence か --evidence-url が必要です。")
+    for p in paths:
+        if not p.exists():
+            check_path(p)
+    with SourceRegistry.open() as reg, Progress(transient=True) as progress:
+        task = progress.add_task("hashing / ハッシュ計算", total=None)
+
+        def tick(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        res = reg.add_paths(paths, rel, ev, progress=tick)
+    _say(f"added {res.added}, already registered {res.already}, unchanged skipped "
+         f"{res.skipped_unchanged}, failed {len(res.failed)}",
+         f"登録 {res.added} 件、登録済み {res.already} 件、未変更スキップ {res.skipped_unchanged} 件、"
+         f"失敗 {len(res.failed)} 件")
+    for path, why in res.failed:
+        typer.echo(f"  failed: {path}: {why}", err=True)
+    if res.failed and not (res.added or res.already or res.skipped_unchanged):
+        raise typer.Exit(2)
+
+
+@sources_app.command("list")
+@_guard
+def sources_list() -> None:
+    """List registered sources. / 登録済み素材の一覧。"""
+    from myself_i2i.registry import SourceRegistry
+
+    with SourceRegistry.open() as reg:
+        entries = reg.list()
+    if not entries:
+        _say("No sources registered yet.", "登録済みの素材はまだありません。")
+    for e in entries:
+        ev = e.evidence.to_dict() if e.evidence else {}
+        typer.echo(f"{e.id:>5}  {e.sha256[:12]}  {e.relation.value:<15} {e.width}x{e.height}  "
+                   f"{e.path}{'  [' + ' '.join(ev.values()) + ']' if ev else ''}")
+
+
+@sources_app.command("remove")
+@_guard
+def sources_remove(ident: Annotated[list[str], typer.Argument(help="id, sha256 prefix or path")]) -> None:
+    """Remove registered sources. / 登録を削除します。"""
+    from myself_i2i.errors import RegistryError
+    from myself_i2i.registry import SourceRegistry
+
+    with SourceRegistry.open() as reg:
+        n = sum(reg.remove(i) for i in ident)
+    if n == 0:
+        raise RegistryError("nothing matched; see `myself-i2i sources list`.",
+                            "一致する登録がありません。`myself-i2i sources list` で確認してください。")
+    _say(f"removed {n}", f"{n} 件削除しました")
+
+
+@sources_app.command("check")
+@_guard
+def sources_check(file: Annotated[Path, typer.Argument()]) -> None:
+    """Is this file registered? / このファイルは登録済みか確認します。"""
+    check_source([file])
+
+
+@app.command("check-source")
+@_guard
+def check_source(
+    files: Annotated[list[Path], typer.Argument(help="Images you plan to use as i2i input.")],
+) -> None:
+    """Before i2i: registry status and artists' do-not-use signals. / i2i 前の確認。"""
+    from myself_i2i.paths import home
+    from myself_i2i.registry import DB_NAME, SourceRegistry
+    from myself_i2i.signals import find_signals
+    from myself_i2i.sign import own_manifest_assertion_list
+
+    reg = SourceRegistry.open() if (home() / DB_NAME).exists() else None
+    worst = 0
+    try:
+        for f in files:
+            if reg is not None:
+                _hashes, match = reg.check_file(f)
+            else:
+                from myself_i2i.images import hash_image
+
+                hash_image(f)
+                match = None
+            signals = find_signals(f, own_manifest_assertion_list(f))
+            blocking = [s for s in signals if s.blocking]
+            if blocking:
+                worst = max(worst, 3)
+                _say(f"✘ {f}: DO NOT USE — the author forbids AI use: "
+                     + "; ".join(s.quote() for s in blocking),
+                     f"✘ {f}: 使用不可 — 作者が AI 利用を禁止しています："
+                     + "；".join(s.quote() for s in blocking))
+            elif match is not None:
+                _say(f"✔ {f}: registered as {match.entry.relation.value} ({match.kind.value} match)",
+                     f"✔ {f}: {match.entry.relation.value} として登録済み（{match.kind.value} 一致）")
+            else:
+                worst = max(worst, 1)
+                _say(f"? {f}: not registered. If it is yours: myself-i2i sources add \"{f}\" "
+                     "--relation own-drawing; if permitted: --relation permitted --evidence \"...\"",
+                     f"? {f}: 未登録です。自分の絵なら myself-i2i sources add \"{f}\" --relation "
+                     "own-drawing、許可済みなら --relation permitted --evidence \"...\"")
+            for s in signals:
+                if not s.blocking:
+                    _say(f"  note: {s.quote()} (does not forbid i2i input)",
+                         f"  参考: {s.quote()}（i2i 入力は禁止していません）")
+    finally:
+        if reg is not None:
+            reg.close()
+    raise typer.Exit(worst)
+
+
+# --- repository -------------------------------------------------------------------------------
+
+
+@app.command()
+@_guard
+def publish(
+    images: Annotated[list[Path] | None, typer.Argument(help="Signed images (default: every manifest in your local repository).")] = None,
+    repo: Annotated[str, typer.Option(help="Target repository DIR or URL.")] = "",
+    token: Annotated[str | None, typer.Option(help="Upload token for an HTTP repository.")] = None,
+) -> None:
+    """Add manifests to a repository (for recovery after re-encoding). / マニフェストを公開します。"""
+    from myself_i2i.repository import LocalRepository, open_repository
+    from myself_i2i.softbinding.publish import manifests_of_images
+
+    if not repo:
+        raise ConfigError("give --repo DIR or --repo URL.", "--repo DIR か --repo URL を指定してください。")
+    target = open_repository(repo, create=True, token=token)
+    items: list[tuple[bytes, bytes | None, str, str]]
+    if images:
+        items = manifests_of_images(images)
+    else:
+        with LocalRepository.open_default() as local:
+            items = [(s, loc, fp, title) for loc, fp, title in local.entries()
+                     if (s := local.get(loc)) is not None]
+    n = 0
+    for store, loc, fp, title in items:
+        if isinstance(target, LocalRepository):
+            target.add(store, locator=loc, fingerprint=fp, title=title)
+        else:
+            target.upload(store, loc, fp, title)
+        n += 1
+    if isinstance(target, LocalRepository):
+        target.close()
+    _say(f"published {n} manifest(s) to {repo}", f"{repo} に {n} 件のマニフェストを公開しました")
+
+
+@repo_app.command("serve")
+@_guard
+def repo_serve(
+    directory: Annotated[Path | None, typer.Option("--dir", help="Repository folder (default: yours).")] = None,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8765,
+) -> None:
+    """Serve a manifest repository over HTTP. / リポジトリを HTTP で公開します。"""
+    from myself_i2i.repository import LocalRepository
+    from myself_i2i.repository_server import create_repository_app
+
+    root = directory or LocalRepository.default_path()
+    app_ = create_repository_app(root)
+    with LocalRepository.open(root) as r:
+        tok = r.upload_token()
+    _say(f"serving {root} on http://{host}:{port}/ (upload token in {root}/upload-token)",
+         f"{root} を http://{host}:{port}/ で公開中（アップロードトークンは {root}/upload-token）")
+    del tok
+    import uvicorn
+
+    uvicorn.run(app_, host=host, port=port, log_level="warning")
+
+
+@repo_app.command("list")
+@_guard
+def repo_list(
+    directory: Annotated[Path | None, typer.Option("--dir", help="Repository folder (default: yours).")] = None,
+) -> None:
+    """List the manifests in a repository. / リポジトリ内のマニフェスト一覧。"""
+    from myself_i2i.repository import LocalRepository
+
+    with LocalRepository.open(directory or LocalRepository.default_path(), create=directory is None) as r:
+        for loc, fp, title in r.entries():
+            typer.echo(f"{loc.hex()}  {fp}  {title}")
+
+
 def main() -> None:
     """Console entry point."""
     app()

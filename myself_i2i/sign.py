@@ -147,9 +147,10 @@ def resolve_sources(
 
     registry = None
     if options.use_registry:
-        from myself_i2i.registry import SourceRegistry
+        from myself_i2i.paths import home
+        from myself_i2i.registry import DB_NAME, SourceRegistry
 
-        reg_path = SourceRegistry.default_path()
+        reg_path = home() / DB_NAME
         if reg_path.exists():
             registry = SourceRegistry.open(reg_path)
     resolved: list[ResolvedSource] = []

@@ -1,0 +1,87 @@
+"""``myself-i2i repo serve``: a manifest repository over HTTP (FastAPI; extra ``[web]``).
+
+* ``GET /by-locator/XX/<locator>.c2pa`` — the manifest store (same paths as a static copy);
+* ``GET /api/search?fingerprint=HEX&radius=N`` — nearest manifests by fingerprint;
+* ``POST /api/manifests?fingerprint=HEX[&locator=HEX][&title=T]`` with the store as the
+  body and ``Authorization: Bearer <upload token>`` — only the owner adds manifests.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from pathlib import Path
+from typing import Any
+
+from myself_i2i.errors import ConfigError
+from myself_i2i.repository import SEARCH_RADIUS, LocalRepository
+
+MAX_STORE_BYTES = 8 * 1024 * 1024
+_HEX16 = re.compile(r"^[0-9a-f]{16}$")
+
+
+def create_repository_app(root: Path, token: str | None = None) -> Any:
+    """The FastAPI app serving the repository at ``root``.
+
+    Raises:
+        ConfigError: FastAPI is not installed.
+        RepositoryError: ``root`` is not a repository.
+    """
+    try:
+        from fastapi import FastAPI, HTTPException, Request, Response
+    except ImportError as e:
+        raise ConfigError(
+            "the repository server needs the web extra: pip install 'myself-i2i[web]'.",
+            "リポジトリサーバーには web 追加機能が必要です：pip install 'myself-i2i[web]'。",
+        ) from e
+    repo = LocalRepository.open(root, create=True)
+    upload_token = token or repo.upload_token()
+    repo.close()
+    app = FastAPI(title="myself_i2i manifest repository", docs_url=None, redoc_url=None)
+
+    def _open() -> LocalRepository:
+        return LocalRepository.open(root)
+
+    @app.get("/by-locator/{prefix}/{filename}")
+    def get_manifest(prefix: str, filename: str) -> Response:
+        m = re.fullmatch(r"([0-9a-f]{16})\.c2pa", filename)
+        if not m or m.group(1)[:2] != prefix:
+            raise HTTPException(404)
+        with _open() as r:
+            store = r.get(bytes.fromhex(m.group(1)))
+        if store is None:
+            raise HTTPException(404)
+        return Response(store, media_type="application/c2pa")
+
+    @app.get("/api/search")
+    def search(fingerprint: str, radius: int = SEARCH_RADIUS) -> dict[str, Any]:
+        fp = fingerprint.lower()
+        if not _HEX16.match(fp) or not 0 <= radius <= 16:
+            raise HTTPException(422, "fingerprint: 16 hex digits; radius: 0-16")
+        with _open() as r:
+            cands = r.search(fp, radius)
+        return {"candidates": [{"locator": c.locator.hex(), "distance": c.distance} for c in cands]}
+
+    @app.post("/api/manifests", status_code=201)
+    async def upload(request: Request, fingerprint: str, locator: str | None = None,
+                     title: str = "") -> dict[str, str]:
+        auth = request.headers.get("authorization", "")
+        given = auth[7:] if auth.lower().startswith("bearer ") else ""
+        if not given or not hmac.compare_digest(given, upload_token):
+            raise HTTPException(401, "upload token required")
+        fp = fingerprint.lower()
+        if not _HEX16.match(fp) or (locator is not None and not _HEX16.match(locator.lower())):
+            raise HTTPException(422, "fingerprint / locator: 16 hex digits")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_STORE_BYTES:
+                raise HTTPException(413, "manifest store too large")
+        if not body:
+            raise HTTPException(422, "empty body")
+        with _open() as r:
+            loc = r.add(body, locator=bytes.fromhex(locator) if locator else None,
+                        fingerprint=fp, title=title[:200])
+        return {"locator": loc.hex()}
+
+    return app
