@@ -172,8 +172,12 @@ class Report:
         if self.signer:
             s = self.signer
             who = s.trusted_name or s.name or "?"
-            trust = ("trusted" if lang == "en" else "信頼済み") if s.trusted else (
-                "not in your keyring" if lang == "en" else "キーリング未登録")
+            if s.trusted:
+                trust = "in your keyring" if lang == "en" else "キーリング登録済み"
+            elif s.token_matches_post:
+                trust = "matches the post's key token" if lang == "en" else "投稿のキートークンと一致"
+            else:
+                trust = "not in your keyring" if lang == "en" else "キーリング未登録"
             out.append(f"  {'signer' if lang == 'en' else '署名者'}: {who} {s.token or ''} ({trust})")
         if self.pledge:
             kind = self.pledge.get("kind")

@@ -397,7 +397,7 @@ def verify_bytes(data: bytes, name: str, options: VerifyOptions | None = None) -
             "The signing certificate's issuer could not be confirmed, so no key token is shown.",
             "署名証明書の発行者を確認できないため、キートークンを表示できません。")))
     wrong_signer = False
-    if signer.name and not signer.trusted:
+    if signer.name and not signer.trusted and signer.token is not None:
         same_name = [t for t in keyring.by_name(signer.name) if t.token != signer.token]
         if same_name:
             wrong_signer = True
@@ -420,7 +420,7 @@ def verify_bytes(data: bytes, name: str, options: VerifyOptions | None = None) -
         expected.append(tok)
     if post is not None:
         expected.extend(t for t in post.tokens if t not in expected)
-    if expected:
+    if expected and not tampered:
         if signer.token is not None and signer.token in expected:
             signer.token_matches_post = True
             findings.append(Finding("signer.token.ok", I, Text(
