@@ -25,8 +25,9 @@ def step(en: str, ja: str) -> None:
 def run(*args: str, expect: int | None = 0) -> subprocess.CompletedProcess[str]:
     shown = " ".join(a if " " not in a else repr(a) for a in args)
     print(f"$ myself-i2i {shown}", flush=True)
-    proc = subprocess.run([sys.executable, "-m", "myself_i2i", *args], text=True,
-                          capture_output=True, env=ENV)
+    proc = subprocess.run(
+        [sys.executable, "-m", "myself_i2i", *args], text=True, capture_output=True, env=ENV
+    )
     sys.stdout.write(proc.stdout)
     sys.stdout.write(proc.stderr)
     print(f"  (exit code {proc.returncode})", flush=True)
@@ -40,31 +41,45 @@ if OUT.exists():
 OUT.mkdir()
 ENV = dict(os.environ, MYSELF_I2I_HOME=str(OUT / "home"), MYSELF_I2I_LANG="en")
 
-step("1. Make a throwaway identity (personal CA + signing certificate)",
-     "1. 使い捨ての ID を作成（個人 CA と署名証明書）")
+step(
+    "1. Make a throwaway identity (personal CA + signing certificate)",
+    "1. 使い捨ての ID を作成（個人 CA と署名証明書）",
+)
 init = run("init", "--name", "@demo_artist")
 token = next(w for line in init.stdout.splitlines() for w in line.split() if w.startswith("mi2i:"))
 
-step("2. Register my own drawing as a permitted i2i source",
-     "2. 自分の絵を i2i の素材として登録")
+step("2. Register my own drawing as a permitted i2i source", "2. 自分の絵を i2i の素材として登録")
 run("sources", "add", str(HERE / "my_drawing.png"), "--relation", "own-drawing")
 run("check-source", str(HERE / "my_drawing.png"))
 
-step("3. Sign a t2i image and an i2i image made from my drawing",
-     "3. t2i 画像と、自分の絵から作った i2i 画像に署名")
+step(
+    "3. Sign a t2i image and an i2i image made from my drawing",
+    "3. t2i 画像と、自分の絵から作った i2i 画像に署名",
+)
 run("sign", str(HERE / "t2i_output.png"), "--t2i", "-o", str(OUT / "t2i.signed.png"))
-run("sign", str(HERE / "i2i_output.png"), "--source", str(HERE / "my_drawing.png"),
-    "-o", str(OUT / "i2i.signed.png"))
+run(
+    "sign",
+    str(HERE / "i2i_output.png"),
+    "--source",
+    str(HERE / "my_drawing.png"),
+    "-o",
+    str(OUT / "i2i.signed.png"),
+)
 
-step("4. Signing refuses what the pledge does not cover",
-     "4. 宣言に反する署名は拒否される")
-run("sign", str(HERE / "i2i_output.png"), "--source", str(HERE / "someone_elses.png"),
-    "-o", str(OUT / "dishonest.png"), expect=3)
+step("4. Signing refuses what the pledge does not cover", "4. 宣言に反する署名は拒否される")
+run(
+    "sign",
+    str(HERE / "i2i_output.png"),
+    "--source",
+    str(HERE / "someone_elses.png"),
+    "-o",
+    str(OUT / "dishonest.png"),
+    expect=3,
+)
 run("sign", str(HERE / "i2i_output.png"), "--t2i", "-o", str(OUT / "dishonest.png"), expect=3)
 
 post = f"New picture! #Myself_i2i {token}"
-step(f"5. Verify both with the post text: {post!r}",
-     "5. 投稿文と一緒に両方を検証")
+step(f"5. Verify both with the post text: {post!r}", "5. 投稿文と一緒に両方を検証")
 run("verify", str(OUT / "t2i.signed.png"), "--text", post)
 run("verify", str(OUT / "i2i.signed.png"), "--text", post, "--lang", "ja")
 run("verify", str(OUT / "t2i.signed.png"), "--text", "#t2i #Myself_i2i", expect=11)  # no token
@@ -72,8 +87,10 @@ ENV["MYSELF_I2I_HOME"] = str(OUT / "viewer-home")  # a viewer who trusts the art
 run("trust", "add", token, "--name", "@demo_artist")
 run("verify", str(OUT / "i2i.signed.png"), "--text", "#Noi2i", expect=0)
 
-step("6. A tampered copy (pixels edited after signing)",
-     "6. 改ざんされたコピー（署名後に画素を編集）")
+step(
+    "6. A tampered copy (pixels edited after signing)",
+    "6. 改ざんされたコピー（署名後に画素を編集）",
+)
 data = bytearray((OUT / "t2i.signed.png").read_bytes())
 sys.path.insert(0, str(HERE.parent))
 from myself_i2i._internal.containers import strip_manifest  # noqa: E402  (demo only)
@@ -102,25 +119,33 @@ raw = buf.getvalue()
 (OUT / "tampered.png").write_bytes(raw[:33] + graft + raw[33:])
 run("verify", str(OUT / "tampered.png"), "--text", post, expect=33)
 
-step("7. A copy whose manifest was stripped, as social platforms do",
-     "7. SNS のようにマニフェストが削除されたコピー")
+step(
+    "7. A copy whose manifest was stripped, as social platforms do",
+    "7. SNS のようにマニフェストが削除されたコピー",
+)
 (OUT / "stripped.png").write_bytes(strip_manifest(bytes(data)))
 ENV["MYSELF_I2I_HOME"] = str(OUT / "empty-home")
 run("verify", str(OUT / "stripped.png"), "--text", post, expect=20)
 
-step("8. The same, re-encoded like X (JPEG q85, smaller), recovered through the artist's "
-     "published manifest repository",
-     "8. X のように再エンコードされたコピーを、作者が公開したマニフェストリポジトリで復元")
+step(
+    "8. The same, re-encoded like X (JPEG q85, smaller), recovered through the artist's "
+    "published manifest repository",
+    "8. X のように再エンコードされたコピーを、作者が公開したマニフェストリポジトリで復元",
+)
 ENV["MYSELF_I2I_HOME"] = str(OUT / "home")
 run("publish", "--repo", str(OUT / "public-repo"))
-Image.open(OUT / "stripped.png").convert("RGB").resize((448, 448)).save(OUT / "from_x.jpg",
-                                                                        quality=85)
+Image.open(OUT / "stripped.png").convert("RGB").resize((448, 448)).save(
+    OUT / "from_x.jpg", quality=85
+)
 ENV["MYSELF_I2I_HOME"] = str(OUT / "viewer-home")
-run("verify", str(OUT / "from_x.jpg"), "--repo", str(OUT / "public-repo"), "--text", post,
-    expect=10)
+run(
+    "verify", str(OUT / "from_x.jpg"), "--repo", str(OUT / "public-repo"), "--text", post, expect=10
+)
 
-step("9. An illustrator checks a suspect image against her original",
-     "9. イラストレーターが疑わしい画像を自分の原画と比較")
+step(
+    "9. An illustrator checks a suspect image against her original",
+    "9. イラストレーターが疑わしい画像を自分の原画と比較",
+)
 run("verify", str(OUT / "i2i.signed.png"), "--against", str(HERE / "my_drawing.png"), expect=None)
 run("verify", str(OUT / "t2i.signed.png"), "--against", str(HERE / "my_drawing.png"), expect=None)
 

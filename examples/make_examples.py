@@ -24,13 +24,13 @@ T2I = (
     "Steps: 28, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7, Seed: 1234, "
     "Size: 512x512, Model hash: 6ce0161689, Model: animagine-xl-3.1, Denoising strength: 0.4, "
     "Hires upscale: 2, Hires steps: 10, Hires upscaler: R-ESRGAN 4x+ Anime6B, "
-    "Lora hashes: \"flat_color: 1a2b3c4d5e6f\", Version: v1.10.1"
+    'Lora hashes: "flat_color: 1a2b3c4d5e6f", Version: v1.10.1'
 )
 I2I = (
     "1girl, watercolor, <lora:flat_color:0.7>\n"
     "Negative prompt: lowres\n"
     "Steps: 30, Sampler: Euler a, CFG scale: 6, Seed: 42, Size: 512x512, Model hash: 6ce0161689, "
-    "Model: animagine-xl-3.1, Denoising strength: 0.55, Lora hashes: \"flat_color: 1a2b3c4d5e6f\", "
+    'Model: animagine-xl-3.1, Denoising strength: 0.55, Lora hashes: "flat_color: 1a2b3c4d5e6f", '
     "Version: v1.10.1"
 )
 

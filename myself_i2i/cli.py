@@ -30,10 +30,13 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-trust_app = typer.Typer(help="Trusted creators (keyring). / 信頼する作者（キーリング）。",
-                        no_args_is_help=True)
-sources_app = typer.Typer(help="Registry of your own and permitted sources. / 自分の素材・許可済み素材の登録。",
-                          no_args_is_help=True)
+trust_app = typer.Typer(
+    help="Trusted creators (keyring). / 信頼する作者（キーリング）。", no_args_is_help=True
+)
+sources_app = typer.Typer(
+    help="Registry of your own and permitted sources. / 自分の素材・許可済み素材の登録。",
+    no_args_is_help=True,
+)
 repo_app = typer.Typer(help="Manifest repository. / マニフェストリポジトリ。", no_args_is_help=True)
 app.add_typer(trust_app, name="trust")
 app.add_typer(sources_app, name="sources")
@@ -91,8 +94,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Show the version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
 ) -> None:
     """myself-i2i."""
 
@@ -103,9 +107,18 @@ def _main(
 @app.command()
 @_guard
 def init(
-    name: Annotated[str, typer.Option(help="Your display name or @handle. / 表示名・@ハンドル")] = "",
-    passphrase: Annotated[bool, typer.Option("--passphrase", help="Encrypt the keys with a passphrase. / 鍵をパスフレーズで暗号化")] = False,
-    force: Annotated[bool, typer.Option(help="Replace an existing identity (new key token).")] = False,
+    name: Annotated[
+        str, typer.Option(help="Your display name or @handle. / 表示名・@ハンドル")
+    ] = "",
+    passphrase: Annotated[
+        bool,
+        typer.Option(
+            "--passphrase", help="Encrypt the keys with a passphrase. / 鍵をパスフレーズで暗号化"
+        ),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option(help="Replace an existing identity (new key token).")
+    ] = False,
 ) -> None:
     """Create your personal signing identity. / 署名用の個人 ID を作成します。"""
     from myself_i2i.identity import IdentityStore
@@ -117,18 +130,26 @@ def init(
         )
     store = IdentityStore.default()
     ident = store.create(name or os.environ.get("USER", "") or "myself_i2i user", pw, force=force)
-    _say(f"Created identity {ident.name!r} in {store.directory}",
-         f"ID {ident.name!r} を {store.directory} に作成しました")
+    _say(
+        f"Created identity {ident.name!r} in {store.directory}",
+        f"ID {ident.name!r} を {store.directory} に作成しました",
+    )
     _say(f"Key token: {ident.token}", f"キートークン: {ident.token}")
-    _say(f"Put this in your profile or posts: {ident.profile_line()}",
-         f"プロフィールや投稿に書く行: {ident.profile_line()}")
+    _say(
+        f"Put this in your profile or posts: {ident.profile_line()}",
+        f"プロフィールや投稿に書く行: {ident.profile_line()}",
+    )
 
 
 @app.command()
 @_guard
 def identity(
-    renew: Annotated[bool, typer.Option(help="Issue a new signing certificate (token kept).")] = False,
-    export_ca: Annotated[Path | None, typer.Option(help="Write your CA certificate (for others' keyrings).")] = None,
+    renew: Annotated[
+        bool, typer.Option(help="Issue a new signing certificate (token kept).")
+    ] = False,
+    export_ca: Annotated[
+        Path | None, typer.Option(help="Write your CA certificate (for others' keyrings).")
+    ] = None,
 ) -> None:
     """Show your key token and the line to put in your profile. / キートークンを表示します。"""
     from myself_i2i.identity import IdentityStore
@@ -136,8 +157,10 @@ def identity(
     store = IdentityStore.default()
     if renew:
         ident = store.renew(_passphrase_for(store, None))
-        _say(f"Renewed; valid until {ident.leaf_not_after:%Y-%m-%d}.",
-             f"更新しました。有効期限 {ident.leaf_not_after:%Y-%m-%d}。")
+        _say(
+            f"Renewed; valid until {ident.leaf_not_after:%Y-%m-%d}.",
+            f"更新しました。有効期限 {ident.leaf_not_after:%Y-%m-%d}。",
+        )
     name, token, ca, leaf = store.public()
     if export_ca is not None:
         from cryptography.hazmat.primitives import serialization
@@ -146,8 +169,10 @@ def identity(
         _say(f"Wrote {export_ca}", f"{export_ca} に書き出しました")
     _say(f"Name: {name}", f"名前: {name}")
     _say(f"Key token: {token}", f"キートークン: {token}")
-    _say(f"Signing certificate valid until {leaf.not_valid_after_utc:%Y-%m-%d}",
-         f"署名証明書の有効期限: {leaf.not_valid_after_utc:%Y-%m-%d}")
+    _say(
+        f"Signing certificate valid until {leaf.not_valid_after_utc:%Y-%m-%d}",
+        f"署名証明書の有効期限: {leaf.not_valid_after_utc:%Y-%m-%d}",
+    )
     _say(f"Profile / post line: #Myself_i2i {token}", f"プロフィール・投稿用: #Myself_i2i {token}")
 
 
@@ -171,18 +196,36 @@ def _pair(values: list[str], n: int, what: str) -> list[str | None]:
 @_guard
 def sign(
     images: Annotated[list[Path], typer.Argument(help="PNG / JPEG / WebP images to sign.")],
-    t2i: Annotated[bool, typer.Option("--t2i", help="Made from text only. / テキストのみで生成")] = False,
-    source: Annotated[list[Path] | None, typer.Option("--source", help="An i2i input image (repeat). / i2i の入力画像")] = None,
-    relation: Annotated[list[str] | None, typer.Option(help="own-drawing | own-photo | own-generation | permitted")] = None,
-    evidence: Annotated[list[str] | None, typer.Option(help="How the author permitted it. / 許可の根拠")] = None,
-    evidence_url: Annotated[list[str] | None, typer.Option(help="URL of the permission. / 許可の URL")] = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output file, or folder for several images.")] = None,
+    t2i: Annotated[
+        bool, typer.Option("--t2i", help="Made from text only. / テキストのみで生成")
+    ] = False,
+    source: Annotated[
+        list[Path] | None,
+        typer.Option("--source", help="An i2i input image (repeat). / i2i の入力画像"),
+    ] = None,
+    relation: Annotated[
+        list[str] | None, typer.Option(help="own-drawing | own-photo | own-generation | permitted")
+    ] = None,
+    evidence: Annotated[
+        list[str] | None, typer.Option(help="How the author permitted it. / 許可の根拠")
+    ] = None,
+    evidence_url: Annotated[
+        list[str] | None, typer.Option(help="URL of the permission. / 許可の URL")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Output file, or folder for several images."),
+    ] = None,
     in_place: Annotated[bool, typer.Option(help="Replace the input file.")] = False,
     hashtag: Annotated[str, typer.Option(help="#Myself_i2i or #Noi2i")] = "#Myself_i2i",
     source_thumbnails: Annotated[bool, typer.Option(help="Embed source thumbnails.")] = True,
     watermark: Annotated[bool, typer.Option(help="Embed the invisible locator watermark.")] = True,
-    allow_unclear_metadata: Annotated[bool, typer.Option(help="Sign t2i when metadata is unclear.")] = False,
-    sidecar: Annotated[bool, typer.Option(help="Also write OUT.c2pa (the manifest store).")] = False,
+    allow_unclear_metadata: Annotated[
+        bool, typer.Option(help="Sign t2i when metadata is unclear.")
+    ] = False,
+    sidecar: Annotated[
+        bool, typer.Option(help="Also write OUT.c2pa (the manifest store).")
+    ] = False,
 ) -> None:
     """Sign images with the #Myself_i2i pledge. / 画像に #Myself_i2i の宣言を署名します。"""
     from myself_i2i.identity import IdentityStore
@@ -208,16 +251,25 @@ def sign(
         )
     store = IdentityStore.default()
     ident = store.load(_passphrase_for(store, None))
-    opts = SignOptions(hashtag=hashtag, source_thumbnails=source_thumbnails, watermark=watermark,
-                       in_place=in_place, allow_unclear_metadata=allow_unclear_metadata)
+    opts = SignOptions(
+        hashtag=hashtag,
+        source_thumbnails=source_thumbnails,
+        watermark=watermark,
+        in_place=in_place,
+        allow_unclear_metadata=allow_unclear_metadata,
+    )
     for image in images:
         res = sign_image(image, ident, t2i=t2i, sources=specs, output=output, options=opts)
         kind = res.pledge.kind.value if res.pledge else "-"
-        _say(f"signed {res.output} ({kind}, {len(res.sources)} source(s))",
-             f"署名しました {res.output}（{kind}、素材 {len(res.sources)} 件）")
+        _say(
+            f"signed {res.output} ({kind}, {len(res.sources)} source(s))",
+            f"署名しました {res.output}（{kind}、素材 {len(res.sources)} 件）",
+        )
         for rs in res.sources:
-            _say(f"  source {rs.record.title}: {rs.record.relation.value} via {rs.reason}",
-                 f"  素材 {rs.record.title}: {rs.record.relation.value}（{rs.reason}）")
+            _say(
+                f"  source {rs.record.title}: {rs.record.relation.value} via {rs.reason}",
+                f"  素材 {rs.record.title}: {rs.record.relation.value}（{rs.reason}）",
+            )
         if sidecar:
             side = res.output.with_suffix(res.output.suffix + ".c2pa")
             side.write_bytes(res.manifest_store)
@@ -236,8 +288,12 @@ def verify(
     text: Annotated[str | None, typer.Option(help="The post text. / 投稿文")] = None,
     text_file: Annotated[Path | None, typer.Option(help="File with the post text.")] = None,
     key_token: Annotated[str | None, typer.Option(help="Expected signer key token.")] = None,
-    against: Annotated[list[Path] | None, typer.Option(help="Your original, to compare (repeat).")] = None,
-    repo: Annotated[list[str] | None, typer.Option(help="Manifest repository DIR or URL (repeat).")] = None,
+    against: Annotated[
+        list[Path] | None, typer.Option(help="Your original, to compare (repeat).")
+    ] = None,
+    repo: Annotated[
+        list[str] | None, typer.Option(help="Manifest repository DIR or URL (repeat).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report.")] = False,
     lang: Annotated[str | None, typer.Option(help="ja | en")] = None,
 ) -> None:
@@ -253,14 +309,17 @@ def verify(
         try:
             post = check_path(text_file).read_text("utf-8")
         except UnicodeDecodeError as e:
-            raise ConfigError(f"{text_file}: not UTF-8 text.", f"{text_file}: UTF-8 のテキストではありません。") from e
+            raise ConfigError(
+                f"{text_file}: not UTF-8 text.", f"{text_file}: UTF-8 のテキストではありません。"
+            ) from e
     repos: list[Any] = []
     if repo:
         from myself_i2i.repository import open_repository
 
         repos = [open_repository(r) for r in repo]
-    opts = VerifyOptions(post_text=post, key_token=key_token, against=list(against or []),
-                         repositories=repos)
+    opts = VerifyOptions(
+        post_text=post, key_token=key_token, against=list(against or []), repositories=repos
+    )
     reports = [verify_image(p, opts) for p in images]
     if as_json:
         out: Any = [r.to_dict() for r in reports] if len(reports) > 1 else reports[0].to_dict()
@@ -324,8 +383,10 @@ def trust_remove(token_or_name: Annotated[str, typer.Argument()]) -> None:
 
     n = Keyring.default().remove(token_or_name)
     if n == 0:
-        raise KeyringError(f"{token_or_name!r} is not in the keyring. See `myself-i2i trust list`.",
-                           f"{token_or_name!r} はキーリングにありません。`myself-i2i trust list` で確認してください。")
+        raise KeyringError(
+            f"{token_or_name!r} is not in the keyring. See `myself-i2i trust list`.",
+            f"{token_or_name!r} はキーリングにありません。`myself-i2i trust list` で確認してください。",
+        )
     _say(f"Removed {n}.", f"{n} 件削除しました。")
 
 
@@ -336,7 +397,9 @@ def trust_remove(token_or_name: Annotated[str, typer.Argument()]) -> None:
 @_guard
 def sources_add(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursive).")],
-    relation: Annotated[str, typer.Option(help="own-drawing | own-photo | own-generation | permitted")],
+    relation: Annotated[
+        str, typer.Option(help="own-drawing | own-photo | own-generation | permitted")
+    ],
     evidence: Annotated[str | None, typer.Option(help="How the author permitted it.")] = None,
     evidence_url: Annotated[str | None, typer.Option(help="URL of the permission.")] = None,
 ) -> None:
@@ -350,8 +413,10 @@ def sources_add(
     rel = Relation.parse(relation)
     ev = Evidence(text=evidence, url=evidence_url) if (evidence or evidence_url) else None
     if rel is Relation.PERMITTED and ev is None:
-        raise ConfigError("permitted sources need --evidence and/or --evidence-url.",
-                          "許可済み素材には --evidence か --evidence-url が必要です。")
+        raise ConfigError(
+            "permitted sources need --evidence and/or --evidence-url.",
+            "許可済み素材には --evidence か --evidence-url が必要です。",
+        )
     for p in paths:
         if not p.exists():
             check_path(p)
@@ -362,10 +427,12 @@ def sources_add(
             progress.update(task, completed=done, total=total)
 
         res = reg.add_paths(paths, rel, ev, progress=tick)
-    _say(f"added {res.added}, already registered {res.already}, unchanged skipped "
-         f"{res.skipped_unchanged}, failed {len(res.failed)}",
-         f"登録 {res.added} 件、登録済み {res.already} 件、未変更スキップ {res.skipped_unchanged} 件、"
-         f"失敗 {len(res.failed)} 件")
+    _say(
+        f"added {res.added}, already registered {res.already}, unchanged skipped "
+        f"{res.skipped_unchanged}, failed {len(res.failed)}",
+        f"登録 {res.added} 件、登録済み {res.already} 件、未変更スキップ {res.skipped_unchanged} 件、"
+        f"失敗 {len(res.failed)} 件",
+    )
     for path, why in res.failed:
         typer.echo(f"  failed: {path}: {why}", err=True)
     if res.failed and not (res.added or res.already or res.skipped_unchanged):
@@ -384,13 +451,17 @@ def sources_list() -> None:
         _say("No sources registered yet.", "登録済みの素材はまだありません。")
     for e in entries:
         ev = e.evidence.to_dict() if e.evidence else {}
-        typer.echo(f"{e.id:>5}  {e.sha256[:12]}  {e.relation.value:<15} {e.width}x{e.height}  "
-                   f"{e.path}{'  [' + ' '.join(ev.values()) + ']' if ev else ''}")
+        typer.echo(
+            f"{e.id:>5}  {e.sha256[:12]}  {e.relation.value:<15} {e.width}x{e.height}  "
+            f"{e.path}{'  [' + ' '.join(ev.values()) + ']' if ev else ''}"
+        )
 
 
 @sources_app.command("remove")
 @_guard
-def sources_remove(ident: Annotated[list[str], typer.Argument(help="id, sha256 prefix or path")]) -> None:
+def sources_remove(
+    ident: Annotated[list[str], typer.Argument(help="id, sha256 prefix or path")],
+) -> None:
     """Remove registered sources. / 登録を削除します。"""
     from myself_i2i.errors import RegistryError
     from myself_i2i.registry import SourceRegistry
@@ -398,8 +469,10 @@ def sources_remove(ident: Annotated[list[str], typer.Argument(help="id, sha256 p
     with SourceRegistry.open() as reg:
         n = sum(reg.remove(i) for i in ident)
     if n == 0:
-        raise RegistryError("nothing matched; see `myself-i2i sources list`.",
-                            "一致する登録がありません。`myself-i2i sources list` で確認してください。")
+        raise RegistryError(
+            "nothing matched; see `myself-i2i sources list`.",
+            "一致する登録がありません。`myself-i2i sources list` で確認してください。",
+        )
     _say(f"removed {n}", f"{n} 件削除しました")
 
 
@@ -418,8 +491,8 @@ def check_source(
     """Before i2i: registry status and artists' do-not-use signals. / i2i 前の確認。"""
     from myself_i2i.paths import home
     from myself_i2i.registry import DB_NAME, SourceRegistry
-    from myself_i2i.signals import find_signals
     from myself_i2i.sign import own_manifest_assertion_list
+    from myself_i2i.signals import find_signals
 
     reg = SourceRegistry.open() if (home() / DB_NAME).exists() else None
     worst = 0
@@ -436,23 +509,31 @@ def check_source(
             blocking = [s for s in signals if s.blocking]
             if blocking:
                 worst = max(worst, 3)
-                _say(f"✘ {f}: DO NOT USE — the author forbids AI use: "
-                     + "; ".join(s.quote() for s in blocking),
-                     f"✘ {f}: 使用不可 — 作者が AI 利用を禁止しています："
-                     + "；".join(s.quote() for s in blocking))
+                _say(
+                    f"✘ {f}: DO NOT USE — the author forbids AI use: "
+                    + "; ".join(s.quote() for s in blocking),
+                    f"✘ {f}: 使用不可 — 作者が AI 利用を禁止しています："
+                    + "；".join(s.quote() for s in blocking),
+                )
             elif match is not None:
-                _say(f"✔ {f}: registered as {match.entry.relation.value} ({match.kind.value} match)",
-                     f"✔ {f}: {match.entry.relation.value} として登録済み（{match.kind.value} 一致）")
+                _say(
+                    f"✔ {f}: registered as {match.entry.relation.value} ({match.kind.value} match)",
+                    f"✔ {f}: {match.entry.relation.value} として登録済み（{match.kind.value} 一致）",
+                )
             else:
                 worst = max(worst, 1)
-                _say(f"? {f}: not registered. If it is yours: myself-i2i sources add \"{f}\" "
-                     "--relation own-drawing; if permitted: --relation permitted --evidence \"...\"",
-                     f"? {f}: 未登録です。自分の絵なら myself-i2i sources add \"{f}\" --relation "
-                     "own-drawing、許可済みなら --relation permitted --evidence \"...\"")
+                _say(
+                    f'? {f}: not registered. If it is yours: myself-i2i sources add "{f}" '
+                    '--relation own-drawing; if permitted: --relation permitted --evidence "..."',
+                    f'? {f}: 未登録です。自分の絵なら myself-i2i sources add "{f}" --relation '
+                    'own-drawing、許可済みなら --relation permitted --evidence "..."',
+                )
             for s in signals:
                 if not s.blocking:
-                    _say(f"  note: {s.quote()} (does not forbid i2i input)",
-                         f"  参考: {s.quote()}（i2i 入力は禁止していません）")
+                    _say(
+                        f"  note: {s.quote()} (does not forbid i2i input)",
+                        f"  参考: {s.quote()}（i2i 入力は禁止していません）",
+                    )
     finally:
         if reg is not None:
             reg.close()
@@ -465,7 +546,10 @@ def check_source(
 @app.command()
 @_guard
 def publish(
-    images: Annotated[list[Path] | None, typer.Argument(help="Signed images (default: every manifest in your local repository).")] = None,
+    images: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Signed images (default: every manifest in your local repository)."),
+    ] = None,
     repo: Annotated[str, typer.Option(help="Target repository DIR or URL.")] = "",
     token: Annotated[str | None, typer.Option(help="Upload token for an HTTP repository.")] = None,
 ) -> None:
@@ -474,15 +558,20 @@ def publish(
     from myself_i2i.softbinding.publish import manifests_of_images
 
     if not repo:
-        raise ConfigError("give --repo DIR or --repo URL.", "--repo DIR か --repo URL を指定してください。")
+        raise ConfigError(
+            "give --repo DIR or --repo URL.", "--repo DIR か --repo URL を指定してください。"
+        )
     target = open_repository(repo, create=True, token=token)
     items: list[tuple[bytes, bytes | None, str, str]]
     if images:
         items = manifests_of_images(images)
     else:
         with LocalRepository.open_default() as local:
-            items = [(s, loc, fp, title) for loc, fp, title in local.entries()
-                     if (s := local.get(loc)) is not None]
+            items = [
+                (s, loc, fp, title)
+                for loc, fp, title in local.entries()
+                if (s := local.get(loc)) is not None
+            ]
     n = 0
     for store, loc, fp, title in items:
         if isinstance(target, LocalRepository):
@@ -498,7 +587,9 @@ def publish(
 @repo_app.command("serve")
 @_guard
 def repo_serve(
-    directory: Annotated[Path | None, typer.Option("--dir", help="Repository folder (default: yours).")] = None,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Repository folder (default: yours).")
+    ] = None,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8765,
 ) -> None:
@@ -510,8 +601,10 @@ def repo_serve(
     app_ = create_repository_app(root)
     with LocalRepository.open(root) as r:
         tok = r.upload_token()
-    _say(f"serving {root} on http://{host}:{port}/ (upload token in {root}/upload-token)",
-         f"{root} を http://{host}:{port}/ で公開中（アップロードトークンは {root}/upload-token）")
+    _say(
+        f"serving {root} on http://{host}:{port}/ (upload token in {root}/upload-token)",
+        f"{root} を http://{host}:{port}/ で公開中（アップロードトークンは {root}/upload-token）",
+    )
     del tok
     import uvicorn
 
@@ -521,12 +614,16 @@ def repo_serve(
 @repo_app.command("list")
 @_guard
 def repo_list(
-    directory: Annotated[Path | None, typer.Option("--dir", help="Repository folder (default: yours).")] = None,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="Repository folder (default: yours).")
+    ] = None,
 ) -> None:
     """List the manifests in a repository. / リポジトリ内のマニフェスト一覧。"""
     from myself_i2i.repository import LocalRepository
 
-    with LocalRepository.open(directory or LocalRepository.default_path(), create=directory is None) as r:
+    with LocalRepository.open(
+        directory or LocalRepository.default_path(), create=directory is None
+    ) as r:
         for loc, fp, title in r.entries():
             typer.echo(f"{loc.hex()}  {fp}  {title}")
 

@@ -159,8 +159,9 @@ def inspect_image(path: Path) -> ImageInfo:
     """
     with open_image(path) as img:
         fmt = str(img.format)
-        return ImageInfo(path=path, format=fmt, mime=SUPPORTED_FORMATS[fmt], width=img.width,
-                         height=img.height)
+        return ImageInfo(
+            path=path, format=fmt, mime=SUPPORTED_FORMATS[fmt], width=img.width, height=img.height
+        )
 
 
 def file_sha256(path: Path) -> str:

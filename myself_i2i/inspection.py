@@ -17,29 +17,42 @@ def inspect_lines(image: Path, lang: Lang = "en") -> list[str]:
     """
     rep = verify_image(image, VerifyOptions(check_metadata=True))
     en = lang == "en"
-    out = [f"{image}", f"  {'verdict' if en else '判定'}: {rep.verdict.value} — {rep.summary.get(lang)}"]
+    out = [
+        f"{image}",
+        f"  {'verdict' if en else '判定'}: {rep.verdict.value} — {rep.summary.get(lang)}",
+    ]
     if rep.validation_state is None:
         out.append("  " + ("no C2PA manifest" if en else "C2PA マニフェストなし"))
         return out
     out.append(f"  c2pa: {rep.validation_state}")
     if rep.signer:
         s = rep.signer
-        out.append(f"  {'signer' if en else '署名者'}: {s.name} / {'issuer' if en else '発行者'}: {s.issuer}")
-        out.append(f"  {'key token' if en else 'キートークン'}: {s.token or '-'}"
-                   f"{' (' + s.trusted_name + ')' if s.trusted_name else ''}")
+        out.append(
+            f"  {'signer' if en else '署名者'}: {s.name} / {'issuer' if en else '発行者'}: {s.issuer}"
+        )
+        out.append(
+            f"  {'key token' if en else 'キートークン'}: {s.token or '-'}"
+            f"{' (' + s.trusted_name + ')' if s.trusted_name else ''}"
+        )
     if rep.pledge:
         p = rep.pledge
-        out.append(f"  {'pledge' if en else '宣言'}: {p.get('kind')} {' '.join(p.get('hashtags', []))}"
-                   f" ({p.get('created')})")
+        out.append(
+            f"  {'pledge' if en else '宣言'}: {p.get('kind')} {' '.join(p.get('hashtags', []))}"
+            f" ({p.get('created')})"
+        )
         out.append(f"    {p.get('statement', {}).get(lang, '')}")
         for s in p.get("sources", []):
             ev = s.get("evidence") or {}
-            out.append(f"    - {s['title']}: {s['relation']} {s['width']}x{s['height']} "
-                       f"sha256 {s['sha256'][:16]}… pixels {s['pixelSha256'][:16]}… pHash {s['phash']}")
+            out.append(
+                f"    - {s['title']}: {s['relation']} {s['width']}x{s['height']} "
+                f"sha256 {s['sha256'][:16]}… pixels {s['pixelSha256'][:16]}… pHash {s['phash']}"
+            )
             if ev:
                 out.append(f"      evidence: {ev.get('text', '')} {ev.get('url', '')}".rstrip())
         if p.get("generator"):
-            out.append(f"  {'generator' if en else '生成'}: {json.dumps(p['generator'], ensure_ascii=False)}")
+            out.append(
+                f"  {'generator' if en else '生成'}: {json.dumps(p['generator'], ensure_ascii=False)}"
+            )
     for a in rep.actions:
         dst = a.get("digitalSourceType", "")
         out.append(f"  action: {a.get('action')} {dst.rsplit('/', 1)[-1] if dst else ''}".rstrip())

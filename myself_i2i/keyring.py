@@ -91,9 +91,11 @@ class Keyring:
 
     def remove(self, token_or_name: str) -> int:
         token = normalize_token(token_or_name)
-        victims = [token] if token and token in self._entries else [
-            t.token for t in self.by_name(token_or_name)
-        ]
+        victims = (
+            [token]
+            if token and token in self._entries
+            else [t.token for t in self.by_name(token_or_name)]
+        )
         for v in victims:
             del self._entries[v]
         if victims:

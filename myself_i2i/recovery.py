@@ -120,8 +120,15 @@ def recover(data: bytes, mime: str, name: str, options: VerifyOptions) -> Recove
             read, why, dist = _check_candidate(data, mime, name, store, fp, locator)
             if why is None and read is not None:
                 return _found(store, read, "watermark", repo.name, locator, dist, fp)
-            rejected.append({"route": "watermark", "repository": repo.name,
-                             "locator": locator.hex(), "reason": why, "distance": dist})
+            rejected.append(
+                {
+                    "route": "watermark",
+                    "repository": repo.name,
+                    "locator": locator.hex(),
+                    "reason": why,
+                    "distance": dist,
+                }
+            )
     # 2. Fingerprint route.
     for repo in repos:
         for cand in repo.search(fp):
@@ -131,48 +138,101 @@ def recover(data: bytes, mime: str, name: str, options: VerifyOptions) -> Recove
             read, why, dist = _check_candidate(data, mime, name, store, fp, None)
             if why is None and read is not None:
                 return _found(store, read, "fingerprint", repo.name, cand.locator, dist, fp)
-            rejected.append({"route": "fingerprint", "repository": repo.name,
-                             "locator": cand.locator.hex(), "reason": why, "distance": dist})
-    info: dict[str, Any] = {"route": None, "watermark": locator.hex() if locator else None,
-                            "fingerprint": fp, "rejected": rejected,
-                            "searched": [r.name for r in repos]}
+            rejected.append(
+                {
+                    "route": "fingerprint",
+                    "repository": repo.name,
+                    "locator": cand.locator.hex(),
+                    "reason": why,
+                    "distance": dist,
+                }
+            )
+    info: dict[str, Any] = {
+        "route": None,
+        "watermark": locator.hex() if locator else None,
+        "fingerprint": fp,
+        "rejected": rejected,
+        "searched": [r.name for r in repos],
+    }
     findings = [
-        Finding("recovery.rejected", Severity.WARNING, Text(
-            f"A manifest was found ({r['route']}) but rejected: {r['reason']}. No attribution is made.",
-            f"マニフェストが見つかりましたが（{r['route']}）採用しません：{r['reason']}。帰属は判断しません。"),
-            {k: v for k, v in r.items() if v is not None})
+        Finding(
+            "recovery.rejected",
+            Severity.WARNING,
+            Text(
+                f"A manifest was found ({r['route']}) but rejected: {r['reason']}. No attribution is made.",
+                f"マニフェストが見つかりましたが（{r['route']}）採用しません：{r['reason']}。帰属は判断しません。",
+            ),
+            {k: v for k, v in r.items() if v is not None},
+        )
         for r in rejected
     ]
     if not rejected:
-        findings.append(Finding("recovery.not_found", Severity.INFO, Text(
-            f"No manifest for this picture in {len(repos)} repository(ies).",
-            f"{len(repos)} 個のリポジトリにこの絵のマニフェストはありません。")))
+        findings.append(
+            Finding(
+                "recovery.not_found",
+                Severity.INFO,
+                Text(
+                    f"No manifest for this picture in {len(repos)} repository(ies).",
+                    f"{len(repos)} 個のリポジトリにこの絵のマニフェストはありません。",
+                ),
+            )
+        )
     return Recovered(store=None, read=None, info=info, findings=findings)
 
 
-def _found(store: bytes, read: c2pa_backend.ManifestRead, route: str, repo: str,
-           locator: bytes, dist: int | None, fp: str) -> Recovered:
+def _found(
+    store: bytes,
+    read: c2pa_backend.ManifestRead,
+    route: str,
+    repo: str,
+    locator: bytes,
+    dist: int | None,
+    fp: str,
+) -> Recovered:
     route_text = {
         "watermark": Text("recovered by watermark", "透かしから復元"),
         "fingerprint": Text("recovered by fingerprint", "指紋（知覚ハッシュ）から復元"),
     }[route]
     findings = [
-        Finding(f"recovery.{route}", Severity.INFO, Text(
-            f"This copy has no embedded manifest; its manifest was {route_text.en} from {repo} "
-            f"(fingerprint {dist} bits from the signed one). The hard binding cannot be checked "
-            "on a re-encoded copy: the pixels are only shown to be perceptually the same.",
-            f"このコピーにはマニフェストがなく、{repo} から{route_text.ja}しました（署名済み指紋との差 "
-            f"{dist} ビット）。再エンコードされたコピーではハードバインディングを検証できず、"
-            "見た目が同じであることだけが示されます。"), {"repository": repo}),
-        Finding("hash.not_checkable", Severity.WARNING, Text(
-            "Byte-exact integrity cannot be checked on a re-encoded copy.",
-            "再エンコードされたコピーではバイト単位の完全性を検証できません。")),
+        Finding(
+            f"recovery.{route}",
+            Severity.INFO,
+            Text(
+                f"This copy has no embedded manifest; its manifest was {route_text.en} from {repo} "
+                f"(fingerprint {dist} bits from the signed one). The hard binding cannot be checked "
+                "on a re-encoded copy: the pixels are only shown to be perceptually the same.",
+                f"このコピーにはマニフェストがなく、{repo} から{route_text.ja}しました（署名済み指紋との差 "
+                f"{dist} ビット）。再エンコードされたコピーではハードバインディングを検証できず、"
+                "見た目が同じであることだけが示されます。",
+            ),
+            {"repository": repo},
+        ),
+        Finding(
+            "hash.not_checkable",
+            Severity.WARNING,
+            Text(
+                "Byte-exact integrity cannot be checked on a re-encoded copy.",
+                "再エンコードされたコピーではバイト単位の完全性を検証できません。",
+            ),
+        ),
     ]
     if route == "fingerprint":
-        findings.append(Finding("recovery.fingerprint_only", Severity.WARNING, Text(
-            "Found by fingerprint only (no watermark): near-identical variants of one picture "
-            "cannot be told apart this way.",
-            "透かしではなく指紋だけで見つかりました：同じ絵のごく近い別版はこの方法では区別できません。")))
-    info = {"route": route, "repository": repo, "locator": locator.hex(), "distance": dist,
-            "fingerprint": fp}
+        findings.append(
+            Finding(
+                "recovery.fingerprint_only",
+                Severity.WARNING,
+                Text(
+                    "Found by fingerprint only (no watermark): near-identical variants of one picture "
+                    "cannot be told apart this way.",
+                    "透かしではなく指紋だけで見つかりました：同じ絵のごく近い別版はこの方法では区別できません。",
+                ),
+            )
+        )
+    info = {
+        "route": route,
+        "repository": repo,
+        "locator": locator.hex(),
+        "distance": dist,
+        "fingerprint": fp,
+    }
     return Recovered(store=store, read=read, info=info, findings=findings)

@@ -17,12 +17,18 @@ REPORT_VERSION = 1
 class Verdict(str, enum.Enum):
     """The one-word answer. Ordered from best to worst in :data:`VERDICT_ORDER`."""
 
-    VERIFIED = "verified"  #: valid, untampered, pledge consistent, signer known or named in the post
+    VERIFIED = (
+        "verified"  #: valid, untampered, pledge consistent, signer known or named in the post
+    )
     RECOVERED = "recovered"  #: manifest found again for a re-encoded copy (soft binding)
-    UNTRUSTED = "untrusted-signer"  #: valid and consistent, but the key is not known to belong to anyone
+    UNTRUSTED = (
+        "untrusted-signer"  #: valid and consistent, but the key is not known to belong to anyone
+    )
     NO_PLEDGE = "no-pledge"  #: validly signed, but the manifest makes no #Myself_i2i pledge
     UNSIGNED = "unsigned"  #: no manifest at all: nothing can be checked
-    WRONG_SIGNER = "wrong-signer"  #: signed by a different key than the one the post or keyring names
+    WRONG_SIGNER = (
+        "wrong-signer"  #: signed by a different key than the one the post or keyring names
+    )
     CONTRADICTS_POST = "contradicts-post"  #: the post text claims something the manifest does not
     PLEDGE_VIOLATED = "pledge-violated"  #: the manifest itself breaks the pledge
     TAMPERED = "tampered"  #: signature invalid, pixels or bytes changed, or manifest damaged
@@ -44,28 +50,44 @@ EXIT_CODES: dict[Verdict, int] = {
 }
 
 VERDICT_TEXT: dict[Verdict, Text] = {
-    Verdict.VERIFIED: Text("Verified: signed, unchanged, and the pledge holds.",
-                           "検証済み：署名があり、改変されておらず、宣言と矛盾しません。"),
+    Verdict.VERIFIED: Text(
+        "Verified: signed, unchanged, and the pledge holds.",
+        "検証済み：署名があり、改変されておらず、宣言と矛盾しません。",
+    ),
     Verdict.RECOVERED: Text(
         "Recovered: this copy has no embedded manifest, but its signed manifest was found again "
         "and matches the picture. The file itself cannot be checked byte for byte.",
         "復元：このコピーにはマニフェストがありませんが、署名済みマニフェストが見つかり絵と一致しました。"
-        "ファイル自体のバイト単位の検証はできません。"),
+        "ファイル自体のバイト単位の検証はできません。",
+    ),
     Verdict.UNTRUSTED: Text(
         "Signed and unchanged, but the key is not known to belong to anyone you trust.",
-        "署名があり改変もありませんが、信頼できる人の鍵かどうか分かりません。"),
-    Verdict.NO_PLEDGE: Text("Signed, but it makes no #Myself_i2i pledge.",
-                            "署名はありますが、#Myself_i2i の宣言がありません。"),
-    Verdict.UNSIGNED: Text("Unsigned: no provenance manifest, nothing can be checked.",
-                           "署名なし：来歴マニフェストがなく、何も確認できません。"),
-    Verdict.WRONG_SIGNER: Text("Wrong signer: signed by a different key than expected.",
-                               "署名者違い：想定と異なる鍵で署名されています。"),
-    Verdict.CONTRADICTS_POST: Text("Contradicts the post: the post claims what the manifest does not.",
-                                   "投稿と矛盾：投稿文の主張がマニフェストと合いません。"),
-    Verdict.PLEDGE_VIOLATED: Text("Pledge violated: the manifest itself breaks the pledge.",
-                                  "宣言違反：マニフェスト自体が宣言に反しています。"),
-    Verdict.TAMPERED: Text("Tampered: the image or its manifest changed after signing.",
-                           "改ざん：署名後に画像またはマニフェストが変更されています。"),
+        "署名があり改変もありませんが、信頼できる人の鍵かどうか分かりません。",
+    ),
+    Verdict.NO_PLEDGE: Text(
+        "Signed, but it makes no #Myself_i2i pledge.",
+        "署名はありますが、#Myself_i2i の宣言がありません。",
+    ),
+    Verdict.UNSIGNED: Text(
+        "Unsigned: no provenance manifest, nothing can be checked.",
+        "署名なし：来歴マニフェストがなく、何も確認できません。",
+    ),
+    Verdict.WRONG_SIGNER: Text(
+        "Wrong signer: signed by a different key than expected.",
+        "署名者違い：想定と異なる鍵で署名されています。",
+    ),
+    Verdict.CONTRADICTS_POST: Text(
+        "Contradicts the post: the post claims what the manifest does not.",
+        "投稿と矛盾：投稿文の主張がマニフェストと合いません。",
+    ),
+    Verdict.PLEDGE_VIOLATED: Text(
+        "Pledge violated: the manifest itself breaks the pledge.",
+        "宣言違反：マニフェスト自体が宣言に反しています。",
+    ),
+    Verdict.TAMPERED: Text(
+        "Tampered: the image or its manifest changed after signing.",
+        "改ざん：署名後に画像またはマニフェストが変更されています。",
+    ),
 }
 
 
@@ -175,16 +197,22 @@ class Report:
             if s.trusted:
                 trust = "in your keyring" if lang == "en" else "キーリング登録済み"
             elif s.token_matches_post:
-                trust = "matches the post's key token" if lang == "en" else "投稿のキートークンと一致"
+                trust = (
+                    "matches the post's key token" if lang == "en" else "投稿のキートークンと一致"
+                )
             else:
                 trust = "not in your keyring" if lang == "en" else "キーリング未登録"
-            out.append(f"  {'signer' if lang == 'en' else '署名者'}: {who} {s.token or ''} ({trust})")
+            out.append(
+                f"  {'signer' if lang == 'en' else '署名者'}: {who} {s.token or ''} ({trust})"
+            )
         if self.pledge:
             kind = self.pledge.get("kind")
             tags = " ".join(self.pledge.get("hashtags", []))
             out.append(f"  {'pledge' if lang == 'en' else '宣言'}: {kind} {tags}")
             for src in self.pledge.get("sources", []):
-                out.append(f"    - {src.get('title')}: {src.get('relation')} sha256:{src.get('sha256', '')[:12]}")
+                out.append(
+                    f"    - {src.get('title')}: {src.get('relation')} sha256:{src.get('sha256', '')[:12]}"
+                )
             gen = self.pledge.get("generator") or {}
             if gen:
                 loras = ", ".join(

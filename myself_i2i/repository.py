@@ -24,11 +24,14 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from myself_i2i._internal.hamming_index import HammingIndex, to_signed, to_unsigned
 from myself_i2i.errors import ConfigError, RepositoryError
 from myself_i2i.paths import ensure_home, home
+
+if TYPE_CHECKING:
+    import httpx
 
 #: Fingerprint search radius (pHash bits). Re-encodes, resizes and ±10 % brightness move a
 #: signed image's pHash by <= 3 bits; distinct pictures are >= 16-20 bits apart.
@@ -129,12 +132,14 @@ class LocalRepository:
     def __enter__(self) -> LocalRepository:
         return self
 
-    def __exit__(self, t: type[BaseException] | None, v: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, v: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
-    def add(self, store: bytes, *, locator: bytes | None, fingerprint: str,
-            title: str = "") -> bytes:
+    def add(
+        self, store: bytes, *, locator: bytes | None, fingerprint: str, title: str = ""
+    ) -> bytes:
         """Keep a manifest store; returns its locator (a random one when it has no watermark).
 
         Raises:
@@ -156,8 +161,13 @@ class LocalRepository:
                     " VALUES (?, ?, ?, ?, ?) ON CONFLICT(locator) DO UPDATE SET"
                     " store_sha256=excluded.store_sha256, fingerprint=excluded.fingerprint"
                     " RETURNING id",
-                    (loc, hashlib.sha256(store).hexdigest(), to_signed(int(fingerprint, 16)),
-                     title, dt.datetime.now(dt.timezone.utc).isoformat()),
+                    (
+                        loc,
+                        hashlib.sha256(store).hexdigest(),
+                        to_signed(int(fingerprint, 16)),
+                        title,
+                        dt.datetime.now(dt.timezone.utc).isoformat(),
+                    ),
                 )
                 (row_id,) = cur.fetchone()
                 self._index.remove(int(row_id))
@@ -221,7 +231,7 @@ class HttpRepository:
         self.token = token
         self.timeout = timeout
 
-    def _client(self):  # type: ignore[no-untyped-def]
+    def _client(self) -> httpx.Client:
         try:
             import httpx
         except ImportError as e:
@@ -256,13 +266,16 @@ class HttpRepository:
 
         try:
             with self._client() as c:
-                r = c.get(f"{self.url}/api/search", params={"fingerprint": fingerprint,
-                                                           "radius": radius})
+                r = c.get(
+                    f"{self.url}/api/search", params={"fingerprint": fingerprint, "radius": radius}
+                )
                 if r.status_code == 404:
                     return []  # a static host: locator look-ups only
                 r.raise_for_status()
-                return [Candidate(bytes.fromhex(x["locator"]), int(x["distance"]))
-                        for x in r.json().get("candidates", [])]
+                return [
+                    Candidate(bytes.fromhex(x["locator"]), int(x["distance"]))
+                    for x in r.json().get("candidates", [])
+                ]
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as e:
             raise self._fail(e) from e
 
@@ -286,8 +299,11 @@ class HttpRepository:
                 r = c.post(
                     f"{self.url}/api/manifests",
                     headers={"Authorization": f"Bearer {self.token}"},
-                    params={"fingerprint": fingerprint, "title": title,
-                            **({"locator": locator.hex()} if locator else {})},
+                    params={
+                        "fingerprint": fingerprint,
+                        "title": title,
+                        **({"locator": locator.hex()} if locator else {}),
+                    },
                     content=store,
                 )
                 if r.status_code in (401, 403):
@@ -301,8 +317,9 @@ class HttpRepository:
             raise self._fail(e) from e
 
 
-def open_repository(spec: str, *, create: bool = False, token: str | None = None
-                    ) -> LocalRepository | HttpRepository:
+def open_repository(
+    spec: str, *, create: bool = False, token: str | None = None
+) -> LocalRepository | HttpRepository:
     """A repository from ``DIR`` or ``http(s)://URL``.
 
     Raises:

@@ -63,8 +63,9 @@ def create_repository_app(root: Path, token: str | None = None) -> Any:
         return {"candidates": [{"locator": c.locator.hex(), "distance": c.distance} for c in cands]}
 
     @app.post("/api/manifests", status_code=201)
-    async def upload(request: Request, fingerprint: str, locator: str | None = None,
-                     title: str = "") -> dict[str, str]:
+    async def upload(
+        request: Request, fingerprint: str, locator: str | None = None, title: str = ""
+    ) -> dict[str, str]:
         auth = request.headers.get("authorization", "")
         given = auth[7:] if auth.lower().startswith("bearer ") else ""
         if not given or not hmac.compare_digest(given, upload_token):
@@ -80,8 +81,12 @@ def create_repository_app(root: Path, token: str | None = None) -> Any:
         if not body:
             raise HTTPException(422, "empty body")
         with _open() as r:
-            loc = r.add(body, locator=bytes.fromhex(locator) if locator else None,
-                        fingerprint=fp, title=title[:200])
+            loc = r.add(
+                body,
+                locator=bytes.fromhex(locator) if locator else None,
+                fingerprint=fp,
+                title=title[:200],
+            )
         return {"locator": loc.hex()}
 
     return app

@@ -123,10 +123,10 @@ def _refuse_not_permitted(path: Path) -> PledgeRefused:
         f"{path}: this source is not registered as yours or permitted, so the pledge cannot be "
         f"signed. Register it with `myself-i2i sources add {path} --relation own-drawing` "
         "(or own-photo / own-generation), or give `--relation permitted --evidence "
-        "\"how the author permitted it\"`.",
+        '"how the author permitted it"`.',
         f"{path}: この素材は自分のもの・許可済みとして登録されていないため、宣言に署名できません。"
         f"`myself-i2i sources add {path} --relation own-drawing`（または own-photo / "
-        "own-generation）で登録するか、`--relation permitted --evidence \"作者の許可の内容\"` "
+        'own-generation）で登録するか、`--relation permitted --evidence "作者の許可の内容"` '
         "を指定してください。",
     )
 
@@ -176,9 +176,9 @@ def resolve_sources(
                 if evidence is None or not evidence.to_dict():
                     raise PledgeRefused(
                         f"{path}: a permitted source needs evidence of the permission. Add "
-                        "`--evidence \"...\"` and/or `--evidence-url URL`.",
+                        '`--evidence "..."` and/or `--evidence-url URL`.',
                         f"{path}: 許可を得た素材には許可の根拠が必要です。"
-                        "`--evidence \"...\"` や `--evidence-url URL` を付けてください。",
+                        '`--evidence "..."` や `--evidence-url URL` を付けてください。',
                     )
                 relation, reason = Relation.PERMITTED, "explicit permission"
             if relation is None and registry is not None:
@@ -235,9 +235,10 @@ def _check_metadata(
     meta = read_generation_metadata(path)
     if meta is None:
         return Generator()
-    inputs = ", ".join(
-        f"{x.role}{' ' + repr(x.name) if x.name else ''}" for x in meta.image_inputs
-    ) or "image input"
+    inputs = (
+        ", ".join(f"{x.role}{' ' + repr(x.name) if x.name else ''}" for x in meta.image_inputs)
+        or "image input"
+    )
     if kind is PledgeKind.T2I:
         if meta.kind is GenKind.I2I:
             raise PledgeRefused(
@@ -395,7 +396,9 @@ def sign_image(
     # 2. Resolve the sources.
     resolved = resolve_sources(sources, identity, opts) if opts.pledge else []
     # 3. Cross-check with the image's own generation metadata.
-    meta_generator = _check_metadata(image, kind, len(resolved), opts) if opts.pledge else Generator()
+    meta_generator = (
+        _check_metadata(image, kind, len(resolved), opts) if opts.pledge else Generator()
+    )
     gen = (generator or Generator()).merged(meta_generator)
 
     # 4. Soft binding: watermark first (so the hard binding covers the marked pixels).
@@ -415,7 +418,11 @@ def sign_image(
     thumb = _thumbnail_of(work) if opts.watermark else make_thumbnail(image)
 
     # 5. Build the manifest.
-    pledge = Pledge.new(kind, (hashtag,), tuple(r.record for r in resolved), gen) if opts.pledge else None
+    pledge = (
+        Pledge.new(kind, (hashtag,), tuple(r.record for r in resolved), gen)
+        if opts.pledge
+        else None
+    )
     actions: list[dict[str, Any]] = [
         {
             "action": "c2pa.created",
@@ -429,8 +436,12 @@ def sign_image(
         }
     ]
     if locator is not None:
-        actions.append({"action": "c2pa.watermarked", "parameters": {"description":
-                        "myself_i2i locator watermark for soft binding"}})
+        actions.append(
+            {
+                "action": "c2pa.watermarked",
+                "parameters": {"description": "myself_i2i locator watermark for soft binding"},
+            }
+        )
     assertions: list[dict[str, Any]] = [{"label": "c2pa.actions.v2", "data": {"actions": actions}}]
     if pledge is not None:
         assertions.append({"label": PLEDGE_LABEL, "data": pledge.to_assertion()})
@@ -483,8 +494,9 @@ def sign_image(
             resources[tid] = make_thumbnail(spath)
             definition["thumbnail"] = {"format": "image/jpeg", "identifier": tid}
         ingredients.append(
-            c2pa_backend.IngredientInput(definition=definition, mime=SUPPORTED_FORMATS[sfmt],
-                                         data=sdata)
+            c2pa_backend.IngredientInput(
+                definition=definition, mime=SUPPORTED_FORMATS[sfmt], data=sdata
+            )
         )
 
     # 6. Sign into a temporary file beside the target, then rename.

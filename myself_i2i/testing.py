@@ -64,5 +64,5 @@ def save(img: Image.Image, path: Path, **params: object) -> Path:
     if fmt == "JPEG":
         params.setdefault("quality", 92)
         img = img.convert("RGB")
-    img.save(path, fmt, **params)  # type: ignore[arg-type]
+    img.save(path, fmt, **params)
     return path

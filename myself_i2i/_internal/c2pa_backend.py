@@ -182,8 +182,13 @@ def sign(
 
 
 def sign_default(
-    *, source: BinaryIO, dest: BinaryIO, mime: str, manifest: dict[str, Any],
-    chain_pem: bytes, private_key_pem: bytes,
+    *,
+    source: BinaryIO,
+    dest: BinaryIO,
+    mime: str,
+    manifest: dict[str, Any],
+    chain_pem: bytes,
+    private_key_pem: bytes,
 ) -> bytes:
     """c2pa-python's plain default ``Builder.sign`` (library thumbnail on): the benchmark baseline.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from genmeta_files import jpeg_with_comment, png_with_text, webp_with_comment
+from tests.genmeta.genmeta_files import jpeg_with_comment, png_with_text, webp_with_comment
 
 from myself_i2i.genmeta import GenKind, parse_a1111_parameters, read_generation_metadata
 from myself_i2i.genmeta.chunks import decode_user_comment

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from genmeta_files import png_with_text, webp_comfy
+from tests.genmeta.genmeta_files import png_with_text, webp_comfy
 
 from myself_i2i.errors import MetadataError
 from myself_i2i.genmeta import GenKind, comfy_image_inputs, read_generation_metadata

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from genmeta_files import picture, png_with_text
+from tests.genmeta.genmeta_files import picture, png_with_text
 
 from myself_i2i.errors import MetadataError
 from myself_i2i.genmeta import GenKind, read_generation_metadata, text_chunks
