@@ -8,8 +8,15 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # importlib mode: find core_helpers
-from core_helpers import (
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # importlib mode: find tests.core_helpers
+from myself_i2i._internal.containers import manifest_store_bytes, strip_manifest
+from myself_i2i.identity import Identity
+from myself_i2i.keyring import Keyring
+from myself_i2i.report import Report, Verdict
+from myself_i2i.verify import VerifyOptions, verify_bytes, verify_image
+from tests.core_helpers import (
     dishonest_t2i_with_ingredient,
     flip_in_store,
     new_identity,
@@ -22,12 +29,6 @@ from core_helpers import (
     sign_i2i,
     sign_t2i,
 )
-
-from myself_i2i._internal.containers import manifest_store_bytes, strip_manifest
-from myself_i2i.identity import Identity
-from myself_i2i.keyring import Keyring
-from myself_i2i.report import Report, Verdict
-from myself_i2i.verify import VerifyOptions, verify_bytes, verify_image
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ def test_pixel_edit_after_signing_is_tampered(signed_png: Path, tmp_path: Path) 
     chunks = png_chunks(edited.read_bytes())
     store = manifest_store_bytes(data)
     assert store is not None
-    from core_helpers import png_build
+    from tests.core_helpers import png_build
 
     rebuilt = png_build([chunks[0], (b"caBX", store), *chunks[1:]])
     edited.write_bytes(rebuilt)
@@ -76,7 +77,7 @@ def test_idat_byte_flip_is_tampered(signed_png: Path, tmp_path: Path) -> None:
     i = next(k for k, (t, _) in enumerate(chunks) if t == b"IDAT")
     t, p = chunks[i]
     chunks[i] = (t, p[:-5] + bytes([p[-5] ^ 1]) + p[-4:])
-    from core_helpers import png_build
+    from tests.core_helpers import png_build
 
     out = tmp_path / "flip.png"
     out.write_bytes(png_build(chunks))
@@ -96,7 +97,7 @@ def test_text_chunk_edit_outside_pixels_is_tampered(signed_png: Path, tmp_path: 
 
 
 def test_existing_text_chunk_byte_changed_is_tampered(tmp_path: Path, alice: Identity) -> None:
-    from core_helpers import png_build
+    from tests.core_helpers import png_build
 
     src = picture(tmp_path / "t.png", seed=2)
     src.write_bytes(png_insert_text(src.read_bytes(), "Title", "my picture"))
@@ -125,7 +126,7 @@ def test_manifest_transplanted_from_other_image_is_tampered(
 def test_manifest_transplanted_into_unsigned_image_is_tampered(
     tmp_path: Path, alice: Identity
 ) -> None:
-    from core_helpers import png_build
+    from tests.core_helpers import png_build
 
     a = sign_t2i(picture(tmp_path / "a.png", seed=1), alice).output
     store_a = manifest_store_bytes(a.read_bytes())

@@ -12,9 +12,9 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # importlib mode: find core_helpers
-from core_helpers import picture, sign_t2i
-
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # importlib mode: find tests.core_helpers
 from myself_i2i.errors import IdentityError
 from myself_i2i.identity import (
     IdentityStore,
@@ -24,6 +24,7 @@ from myself_i2i.identity import (
 )
 from myself_i2i.report import Verdict
 from myself_i2i.verify import VerifyOptions, verify_image
+from tests.core_helpers import picture, sign_t2i
 
 TOKEN_RE = re.compile(r"^mi2i:[A-Z2-7]{4}(-[A-Z2-7]{4}){4}$")
 

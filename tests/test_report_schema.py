@@ -11,8 +11,15 @@ from typing import Any
 import jsonschema
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # importlib mode: find core_helpers
-from core_helpers import (
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # importlib mode: find tests.core_helpers
+from myself_i2i._internal.containers import strip_manifest
+from myself_i2i.keyring import Keyring
+from myself_i2i.report import EXIT_CODES, Verdict
+from myself_i2i.sign import SignOptions, sign_image
+from myself_i2i.verify import VerifyOptions, verify_image
+from tests.core_helpers import (
     dishonest_t2i_with_ingredient,
     flip_in_store,
     new_identity,
@@ -22,12 +29,6 @@ from core_helpers import (
     sign_i2i,
     sign_t2i,
 )
-
-from myself_i2i._internal.containers import strip_manifest
-from myself_i2i.keyring import Keyring
-from myself_i2i.report import EXIT_CODES, Verdict
-from myself_i2i.sign import SignOptions, sign_image
-from myself_i2i.verify import VerifyOptions, verify_image
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +100,7 @@ def test_thumbnails_are_data_urls(reports: dict[Verdict, dict[str, Any]]) -> Non
 
 
 def test_schema_enums_match_code() -> None:
-    from core_helpers import _schema
+    from tests.core_helpers import _schema
 
     schema = _schema("report.schema.json")
     assert schema["$defs"]["verdict"]["enum"] == [v.value for v in Verdict]
