@@ -82,7 +82,9 @@ def manifest_store_bytes(data: bytes) -> bytes | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         for ctype, start, end in _webp_chunks(data):
             if ctype == b"C2PA":
-                return data[start + 8 : end]
+                # the chunk's own length: ``end`` includes the RIFF pad byte of odd sizes
+                (length,) = struct.unpack("<I", data[start + 4 : start + 8])
+                return data[start + 8 : min(start + 8 + length, end)]
         return None
     return None
 
