@@ -1,0 +1,225 @@
+"""Signing real PNG, JPEG and WebP files with the real c2pa library."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from myself_i2i._internal import c2pa_backend
+from myself_i2i._internal.containers import manifest_store_bytes
+from myself_i2i.errors import ConfigError, InputError, ManifestError, PledgeRefused
+from myself_i2i.identity import Identity
+from myself_i2i.models import Relation, SourceSpec
+from myself_i2i.report import Verdict
+from myself_i2i.sign import SignOptions, sign_image
+from myself_i2i.verify import VerifyOptions, verify_bytes, verify_image
+from tests.core_helpers import FAST, new_identity, photo, picture, sign_i2i, sign_t2i
+
+
+@pytest.fixture
+def alice() -> Identity:
+    return new_identity("alice")
+
+
+def _only(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".webp"])
+def test_sign_each_format(tmp_path: Path, alice: Identity, suffix: str) -> None:
+    src = picture(tmp_path / f"a{suffix}")
+    before = src.read_bytes()
+    res = sign_t2i(src, alice)
+    assert src.read_bytes() == before  # the input is never touched
+    assert res.output == tmp_path / f"a.signed{suffix}"
+    assert manifest_store_bytes(res.output.read_bytes()) == res.manifest_store
+    with Image.open(res.output) as im:
+        assert im.size == (256, 256)
+    assert res.pledge is not None and res.pledge.kind.value == "t2i"
+    rep = verify_image(res.output, VerifyOptions(key_token=alice.token))
+    assert rep.verdict is Verdict.VERIFIED, [f.code for f in rep.findings]
+    assert _only(tmp_path) == {"a" + suffix, "a.signed" + suffix, "home"}
+
+
+def test_i2i_records_sources(tmp_path: Path, alice: Identity) -> None:
+    src = photo(tmp_path / "mine.jpg")
+    res = sign_i2i(picture(tmp_path / "out.png"), src, alice)
+    assert res.pledge is not None and res.pledge.kind.value == "self-sourced-i2i"
+    (rec,) = res.pledge.sources
+    assert rec.relation is Relation.PERMITTED and rec.title == "mine.jpg"
+    assert rec.evidence is not None and rec.evidence.text
+    rep = verify_image(res.output, VerifyOptions(key_token=alice.token, include_thumbnails=True))
+    assert rep.verdict is Verdict.VERIFIED
+    assert [i["relationship"] for i in rep.ingredients] == ["inputTo"]
+    assert set(rep.thumbnails) == {"claim", "source1"}
+
+
+def test_in_place(tmp_path: Path, alice: Identity) -> None:
+    src = picture(tmp_path / "a.png")
+    before = src.read_bytes()
+    opts = SignOptions(watermark=False, use_registry=False, keep_in_repository=False, in_place=True)
+    res = sign_image(src, alice, t2i=True, options=opts)
+    assert res.output == src and src.read_bytes() != before
+    assert manifest_store_bytes(src.read_bytes()) is not None
+    assert _only(tmp_path) == {"a.png", "home"}
+
+
+def test_already_signed_is_refused(tmp_path: Path, alice: Identity) -> None:
+    signed = sign_t2i(picture(tmp_path / "a.png"), alice).output
+    with pytest.raises(PledgeRefused, match="already carries a C2PA manifest"):
+        sign_t2i(signed, alice, output=tmp_path / "again.png")
+    assert not (tmp_path / "again.png").exists()
+
+
+def test_option_errors(tmp_path: Path, alice: Identity) -> None:
+    src = picture(tmp_path / "a.png")
+    other = photo(tmp_path / "s.png")
+    with pytest.raises(ConfigError):
+        sign_image(src, alice, t2i=True, sources=[SourceSpec(other)], options=FAST)
+    with pytest.raises(ConfigError):
+        sign_image(src, alice, t2i=False, options=FAST)
+    with pytest.raises(ConfigError):
+        sign_t2i(src, alice, output=src)
+    with pytest.raises(ConfigError):
+        sign_t2i(src, alice, output=tmp_path / "a.jpg")
+    with pytest.raises(InputError):
+        sign_t2i(src, alice, output=tmp_path / "nowhere" / "a.png")
+    with pytest.raises(ConfigError):
+        sign_image(src, alice, t2i=True, options=SignOptions(hashtag="#AIart"))
+    assert _only(tmp_path) == {"a.png", "s.png", "home"}
+
+
+def test_unpermitted_sources_are_refused(tmp_path: Path, alice: Identity) -> None:
+    src = picture(tmp_path / "a.png")
+    other = photo(tmp_path / "s.png")
+    with pytest.raises(PledgeRefused, match="not registered"):
+        sign_image(src, alice, t2i=False, sources=[SourceSpec(other)], options=FAST)
+    with pytest.raises(PledgeRefused, match="evidence"):
+        sign_image(
+            src,
+            alice,
+            t2i=False,
+            options=FAST,
+            sources=[SourceSpec(other, relation=Relation.PERMITTED)],
+        )
+    assert _only(tmp_path) == {"a.png", "s.png", "home"}
+
+
+def test_own_signed_t2i_output_is_an_accepted_source(tmp_path: Path, alice: Identity) -> None:
+    base = sign_t2i(picture(tmp_path / "base.png", seed=3), alice).output
+    res = sign_image(
+        picture(tmp_path / "a.png"), alice, t2i=False, sources=[SourceSpec(base)], options=FAST
+    )
+    assert res.sources[0].record.relation is Relation.OWN_GENERATION
+
+
+def test_failure_leaves_nothing_behind(
+    tmp_path: Path, alice: Identity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = picture(tmp_path / "a.png")
+    before = src.read_bytes()
+    real_sign = c2pa_backend.sign
+
+    def failing_sign(**kw: Any) -> bytes:
+        kw["dest"].write(b"partial garbage")  # c2pa dies half-way through writing
+        real_sign  # noqa: B018 - the seam is the same function
+        raise ManifestError("injected failure", "注入した失敗")
+
+    monkeypatch.setattr(c2pa_backend, "sign", failing_sign)
+    with pytest.raises(ManifestError):
+        sign_t2i(src, alice)
+    opts = SignOptions(watermark=False, use_registry=False, keep_in_repository=False, in_place=True)
+    with pytest.raises(ManifestError):
+        sign_image(src, alice, t2i=True, options=opts)
+    assert src.read_bytes() == before
+    assert _only(tmp_path) == {"a.png", "home"}
+
+
+def test_failure_of_real_c2pa_leaves_nothing(
+    tmp_path: Path, alice: Identity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A real c2pa refusal: a self-signed leaf without the CA in the chain.
+    src = picture(tmp_path / "a.png")
+    broken = Identity(alice.name, alice.token, alice.ca_cert, alice.ca_cert, alice._leaf_key)
+    with pytest.raises(ManifestError):
+        sign_t2i(src, broken)
+    assert _only(tmp_path) == {"a.png", "home"}
+
+
+def _thumb(report_thumbs: dict[str, str], key: str) -> Image.Image:
+    url = report_thumbs[key]
+    return Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_thumbnail_long_edge(tmp_path: Path, alice: Identity, suffix: str) -> None:
+    from myself_i2i.testing import illustration, save
+
+    src = save(illustration(1200, 700, 4), tmp_path / f"wide{suffix}")
+    res = sign_t2i(src, alice)
+    rep = verify_image(res.output, VerifyOptions(include_thumbnails=True))
+    with _thumb(rep.thumbnails, "claim") as th:
+        assert th.format == "JPEG"
+        assert max(th.size) <= 512 and max(th.size) >= 256
+        assert abs(th.width / th.height - 1200 / 700) < 0.02
+
+
+def test_growth_is_small_compared_to_default(tmp_path: Path, alice: Identity) -> None:
+    src = picture(tmp_path / "a.png", size=768)
+    ours = sign_t2i(src, alice).output.stat().st_size - src.stat().st_size
+    dest = io.BytesIO()
+    manifest = {
+        "claim_generator_info": [{"name": "baseline", "version": "1"}],
+        "title": "a.png",
+        "format": "image/png",
+        "assertions": [
+            {
+                "label": "c2pa.actions.v2",
+                "data": {
+                    "actions": [
+                        {
+                            "action": "c2pa.created",
+                            "digitalSourceType": c2pa_backend.TRAINED_ALGORITHMIC_MEDIA,
+                        }
+                    ]
+                },
+            }
+        ],
+    }
+    c2pa_backend.sign_default(
+        source=io.BytesIO(src.read_bytes()),
+        dest=dest,
+        mime="image/png",
+        manifest=manifest,
+        chain_pem=alice.chain_pem,
+        private_key_pem=alice.private_key_pem(),
+    )
+    default = len(dest.getvalue()) - src.stat().st_size
+    assert ours * 4 <= default, (ours, default)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_with_watermark(tmp_path: Path, alice: Identity, suffix: str) -> None:
+    src = picture(tmp_path / f"w{suffix}", size=512)
+    before = src.read_bytes()
+    opts = SignOptions(use_registry=False, keep_in_repository=False)
+    res = sign_image(src, alice, t2i=True, options=opts)
+    assert src.read_bytes() == before
+    assert res.locator is not None
+    rep = verify_bytes(
+        res.output.read_bytes(), res.output.name, VerifyOptions(key_token=alice.token)
+    )
+    assert rep.verdict is Verdict.VERIFIED
+    assert any(a.get("action") == "c2pa.watermarked" for a in rep.actions)
+    from myself_i2i.softbinding.watermark import decode
+
+    with Image.open(res.output) as im:
+        got = decode(im)
+    assert got == res.locator
+    assert os.path.getsize(res.output) > 0
