@@ -180,6 +180,74 @@ def bench_lookup(tmp: Path, n: int, queries: int, seed: int) -> None:
     print(f"lookup registry on disk after close: {size / 1e6:.1f} MB ({size / n:.0f} bytes/entry)")
 
 
+def measure_threshold(pictures: int, distinct: int) -> None:
+    """pHash distances of re-saved copies vs distinct pictures (justifies the threshold)."""
+    import io
+    import itertools
+
+    from PIL import Image
+
+    from myself_i2i.images import perceptual_hash
+
+    def resave(img: Image.Image, fmt: str, **kw: object) -> Image.Image:
+        b = io.BytesIO()
+        img.convert("RGB").save(b, fmt, **kw)
+        b.seek(0)
+        return Image.open(b)
+
+    def half(img: Image.Image, how: Image.Resampling, f: int = 2) -> Image.Image:
+        return img.resize((img.width // f, img.height // f), how)
+
+    n_ill = pictures * 4 // 7
+    n_photo = pictures * 2 // 7
+    imgs = [testing.illustration(768, 768, seed=s) for s in range(n_ill)]
+    imgs += [testing.photo_like(768, 768, seed=s) for s in range(n_photo)]
+    imgs += [testing.illustration(1024, 576, seed=100 + s) for s in range(pictures - len(imgs))]
+    variants: dict[str, Callable[[Image.Image], Image.Image]] = {
+        "JPEG q95": lambda im: resave(im, "JPEG", quality=95),
+        "JPEG q85": lambda im: resave(im, "JPEG", quality=85),
+        "JPEG q75": lambda im: resave(im, "JPEG", quality=75),
+        "JPEG q50": lambda im: resave(im, "JPEG", quality=50),
+        "WebP q80": lambda im: resave(im, "WEBP", quality=80),
+        "50% Lanczos": lambda im: half(im, Image.Resampling.LANCZOS),
+        "50% bilinear": lambda im: half(im, Image.Resampling.BILINEAR),
+        "25% + JPEG q75": lambda im: resave(
+            half(im, Image.Resampling.LANCZOS, 4), "JPEG", quality=75
+        ),
+        "crop 2.5% each side (not a copy)": lambda im: im.crop(
+            (
+                im.width // 40,
+                im.height // 40,
+                im.width - im.width // 40,
+                im.height - im.height // 40,
+            )
+        ),
+    }
+    print(
+        f"pHash distance of copies ({len(imgs)} pictures: {n_ill} illustrations 768x768, "
+        f"{n_photo} photo-like 768x768, {len(imgs) - n_ill - n_photo} illustrations 1024x576)"
+    )
+    hs = [perceptual_hash(im) for im in imgs]
+    for name, fn in variants.items():
+        ds = [hamming_hex(h, perceptual_hash(fn(im))) for h, im in zip(hs, imgs, strict=True)]
+        print(f"  {name:34s} max {max(ds):2d}  mean {statistics.mean(ds):.2f}")
+    pool = [
+        int(perceptual_hash(testing.illustration(256, 256, seed=1000 + s)), 16)
+        for s in range(distinct * 3 // 4)
+    ]
+    pool += [
+        int(perceptual_hash(testing.photo_like(256, 256, seed=1000 + s)), 16)
+        for s in range(distinct - len(pool))
+    ]
+    dd = [(a ^ b).bit_count() for a, b in itertools.combinations(pool, 2)]
+    print(
+        f"pHash distance of distinct pictures ({len(pool)} pictures, {len(dd):,} pairs): "
+        f"min {min(dd)}, <=6: {sum(d <= 6 for d in dd)}, <=8: {sum(d <= 8 for d in dd)}, "
+        f"<=10: {sum(d <= 10 for d in dd)}, <=12: {sum(d <= 12 for d in dd)}, "
+        f"mean {statistics.mean(dd):.1f}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--n", type=int, default=1000, help="images to register (default 1000)")
@@ -190,7 +258,13 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=300, help="lookups per case")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--skip-add", action="store_true", help="only the lookup benchmark")
+    ap.add_argument(
+        "--threshold", action="store_true", help="only measure pHash distances (threshold)"
+    )
     args = ap.parse_args()
+    if args.threshold:
+        measure_threshold(70, 800)
+        return
     print(f"registry benchmark: cpus={os.cpu_count()} sqlite {sqlite3.sqlite_version}")
     with tempfile.TemporaryDirectory(prefix="registry-bench-") as t:
         tmp = Path(t)

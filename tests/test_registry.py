@@ -302,8 +302,10 @@ def test_locked_db_is_an_error(tmp_path: Path) -> None:
     try:
         with pytest.raises(RegistryError) as info:
             reg.add_paths([_pic(tmp_path / "a.png", 1)], Relation.OWN_DRAWING)
-        assert "locked" in info.value.text.en
+        assert "locked" in info.value.text.en and "使われています" in info.value.text.ja
         assert reg.list() == []  # reading still works in WAL mode
+        with SourceRegistry.open(db, busy_timeout=0.05) as reader:  # so does opening
+            assert reader.lookup(hash_image(tmp_path / "a.png")) is None
     finally:
         other.execute("ROLLBACK")
         other.close()
