@@ -1,0 +1,258 @@
+"""The ``myself-i2i`` command on real files: exit codes, one-line errors, nothing written."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from myself_i2i._internal.containers import manifest_store_bytes
+from myself_i2i.cli import app
+from myself_i2i.report import EXIT_CODES, Verdict
+from myself_i2i.testing import illustration
+from tests.core_helpers import (
+    flip_in_store,
+    picture,
+    png_chunk,
+    png_replace_cabx,
+    report_errors,
+)
+
+runner = CliRunner()
+PY = sys.executable
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    r = runner.invoke(app, list(args), catch_exceptions=False)
+    return r.exit_code, r.stdout, r.stderr
+
+
+def init(name: str = "alice") -> str:
+    code, out, _ = run("init", "--name", name)
+    assert code == 0, out
+    token = next(w for w in out.split() if w.startswith("mi2i:"))
+    return token
+
+
+def files(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir() if p.name != "home"}
+
+
+def assert_one_line_error(code: int, err: str, expected: int = 2) -> None:
+    assert code == expected, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("myself-i2i: ")
+    assert "Traceback" not in err
+
+
+# --- bad inputs ------------------------------------------------------------------------------
+
+
+def _bomb_png(path: Path) -> Path:
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\0" * 64)
+    sig = b"\x89PNG\r\n\x1a\n"
+    path.write_bytes(
+        sig + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+    )
+    return path
+
+
+def _truncated(path: Path) -> Path:
+    picture(path, size=256)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) * 2 // 3])
+    return path
+
+
+def _bad_inputs(d: Path) -> dict[str, Path]:
+    gif = d / "anim.gif"
+    illustration(64, 64).convert("P").save(gif, "GIF")
+    bmp = d / "pic.bmp"
+    illustration(64, 64).save(bmp, "BMP")
+    text = d / "notes.png"
+    text.write_text("hello, not an image\n")
+    (d / "folder.png").mkdir()
+    return {
+        "missing": d / "missing.png",
+        "directory": d / "folder.png",
+        "text": text,
+        "trunc_png": _truncated(d / "t.png"),
+        "trunc_jpg": _truncated(d / "t.jpg"),
+        "trunc_webp": _truncated(d / "t.webp"),
+        "gif": gif,
+        "bmp": bmp,
+        "bomb": _bomb_png(d / "bomb.png"),
+    }
+
+
+BAD = ["missing", "directory", "text", "trunc_png", "trunc_jpg", "trunc_webp", "gif", "bmp", "bomb"]
+
+
+@pytest.mark.parametrize("kind", BAD)
+def test_sign_bad_input(tmp_path: Path, kind: str) -> None:
+    init()
+    path = _bad_inputs(tmp_path)[kind]
+    before = files(tmp_path)
+    code, _, err = run("sign", "--t2i", str(path))
+    assert_one_line_error(code, err)
+    assert files(tmp_path) == before
+
+
+@pytest.mark.parametrize("kind", BAD)
+def test_verify_bad_input(tmp_path: Path, kind: str) -> None:
+    path = _bad_inputs(tmp_path)[kind]
+    code, out, err = run("verify", str(path))
+    assert_one_line_error(code, err)
+    assert out == ""
+
+
+def test_malformed_manifest(tmp_path: Path) -> None:
+    init()
+    src = picture(tmp_path / "a.png")
+    assert run("sign", "--t2i", "--no-watermark", str(src))[0] == 0
+    signed = tmp_path / "a.signed.png"
+    store = manifest_store_bytes(signed.read_bytes())
+    assert store is not None
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(png_replace_cabx(signed.read_bytes(), b"\0\0\0\x10jumbgarbagegarbage" * 3))
+    code, out, err = run("verify", str(bad))
+    assert code == EXIT_CODES[Verdict.TAMPERED], out + err
+    assert "Traceback" not in out + err
+    # signing a file with a (broken) manifest is refused, and nothing is written
+    before = files(tmp_path)
+    code, _, err = run("sign", "--t2i", str(bad))
+    assert_one_line_error(code, err, expected=3)
+    assert files(tmp_path) == before
+
+
+def test_no_identity_and_wrong_passphrase(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = picture(tmp_path / "a.png")
+    code, _, err = run("sign", "--t2i", str(src))
+    assert_one_line_error(code, err)
+    assert "init" in err
+    monkeypatch.setenv("MYSELF_I2I_PASSPHRASE", "right")
+    assert run("init", "--name", "alice", "--passphrase")[0] == 0
+    monkeypatch.setenv("MYSELF_I2I_PASSPHRASE", "wrong")
+    code, _, err = run("sign", "--t2i", str(src))
+    assert_one_line_error(code, err)
+    assert "passphrase" in err
+    assert files(tmp_path) == {"a.png"}
+
+
+def test_already_signed_exit_3(tmp_path: Path) -> None:
+    init()
+    src = picture(tmp_path / "a.png")
+    assert run("sign", "--t2i", "--no-watermark", str(src))[0] == 0
+    code, _, err = run(
+        "sign",
+        "--t2i",
+        "--no-watermark",
+        str(tmp_path / "a.signed.png"),
+        "-o",
+        str(tmp_path / "again.png"),
+    )
+    assert_one_line_error(code, err, expected=3)
+    assert not (tmp_path / "again.png").exists()
+
+
+# --- verify ----------------------------------------------------------------------------------
+
+
+def test_verify_exit_codes_json_and_lang(tmp_path: Path) -> None:
+    token = init()
+    src = picture(tmp_path / "a.png")
+    code, out, _ = run("sign", "--t2i", "--no-watermark", str(src))
+    assert code == 0 and "a.signed.png" in out
+    signed = tmp_path / "a.signed.png"
+    code, out, _ = run("verify", str(signed))
+    assert code == EXIT_CODES[Verdict.UNTRUSTED]
+    code, out, _ = run("verify", str(signed), "--key-token", token, "--json")
+    assert code == EXIT_CODES[Verdict.VERIFIED] == 0
+    report = json.loads(out)
+    assert report["verdict"] == "verified" and report_errors(report) == []
+    code, out, _ = run(
+        "verify", str(signed), "--text", "#Myself_i2i #i2i", "--json", "--key-token", token
+    )
+    assert code == 0
+    code, out, _ = run("verify", str(signed), "--text", f"#Noi2i {token}", "--lang", "ja")
+    assert code == 0
+    assert "検証済み" in out
+    tampered = tmp_path / "tampered.png"
+    tampered.write_bytes(flip_in_store(signed.read_bytes(), b"t2i", b"t2j"))
+    code, out, _ = run("verify", str(tampered), "--json")
+    assert code == EXIT_CODES[Verdict.TAMPERED]
+    assert report_errors(json.loads(out)) == []
+    # several images: a JSON list, the exit code of the worst
+    other = picture(tmp_path / "other.png", seed=9)  # never signed: nothing to recover
+    code, out, _ = run("verify", str(signed), str(tampered), str(other), "--json")
+    assert code == EXIT_CODES[Verdict.TAMPERED]
+    reports = json.loads(out)
+    assert [r["verdict"] for r in reports] == ["untrusted-signer", "tampered", "unsigned"]
+    assert all(report_errors(r) == [] for r in reports)
+    code, out, _ = run("verify", str(other), "--text", "#Myself_i2i")
+    assert code == EXIT_CODES[Verdict.UNSIGNED]
+    assert "post.claim_unverifiable" in out
+
+
+def test_trust_and_inspect(tmp_path: Path) -> None:
+    token = init("@alice")
+    src = picture(tmp_path / "a.jpg")
+    assert run("sign", "--t2i", "--no-watermark", "--hashtag", "＃noi2i", str(src))[0] == 0
+    signed = tmp_path / "a.signed.jpg"
+    ca = tmp_path / "ca.pem"
+    assert run("identity", "--export-ca", str(ca))[0] == 0
+    code, out, _ = run("trust", "add", str(ca), "--name", "@alice")
+    assert code == 0 and token in out
+    code, out, _ = run("trust", "list")
+    assert token in out and "@alice" in out
+    assert run("verify", str(signed))[0] == 0
+    code, out, _ = run("inspect", str(signed))
+    assert code == 0
+    assert token in out and "@alice" in out and "t2i" in out and "#Noi2i" in out
+    code, out, _ = run("inspect", str(signed), "--lang", "ja")
+    assert "キートークン" in out and "宣言" in out
+    assert run("trust", "remove", "@alice")[0] == 0
+    assert run("verify", str(signed))[0] == EXIT_CODES[Verdict.UNTRUSTED]
+
+
+# --- through a real process ------------------------------------------------------------------
+
+
+def _proc(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PY, "-m", "myself_i2i", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        check=False,
+    )
+
+
+def test_subprocess_errors_and_verdicts(tmp_path: Path) -> None:
+    bad = _bad_inputs(tmp_path)
+    for kind in ("missing", "trunc_jpg", "bomb"):
+        p = _proc("verify", str(bad[kind]))
+        assert_one_line_error(p.returncode, p.stderr)
+        assert p.stdout == ""
+    p = _proc("sign", "--t2i", str(picture(tmp_path / "a.png")))
+    assert_one_line_error(p.returncode, p.stderr)  # no identity yet
+    assert _proc("init", "--name", "alice").returncode == 0
+    p = _proc("sign", "--t2i", "--no-watermark", str(tmp_path / "a.png"))
+    assert p.returncode == 0, p.stderr
+    p = _proc("verify", str(tmp_path / "a.signed.png"), "--json")
+    assert p.returncode == EXIT_CODES[Verdict.UNTRUSTED]
+    assert report_errors(json.loads(p.stdout)) == []
+    with Image.open(tmp_path / "a.signed.png") as im:
+        assert im.size == (256, 256)
+    assert not [n for n in files(tmp_path) if n.endswith(".tmp")]
