@@ -236,3 +236,103 @@ def _found(
         "fingerprint": fp,
     }
     return Recovered(store=store, read=read, info=info, findings=findings)
+
+
+def _other_signer_token(
+    data: bytes, mime: str, read: c2pa_backend.ManifestRead, store: bytes
+) -> str | None:
+    """The key token of a detached manifest's signer, if its signature and chain hold."""
+    from myself_i2i.identity import token_for_cert
+    from myself_i2i.verify import confirmed_signer_ca
+
+    hard_binding = ("assertion.dataHash.mismatch", "assertion.boxesHash.mismatch")
+    for f in read.failure:
+        code = str(f.get("code", ""))
+        if code != "signingCredential.untrusted" and code not in hard_binding:
+            return None  # an invalid manifest attributes nothing
+    ca = confirmed_signer_ca(data, mime, store, detached=True)
+    if ca is None:
+        return None
+    try:
+        return token_for_cert(ca)
+    except MyselfI2IError:
+        return None
+
+
+def check_conflict(
+    data: bytes,
+    mime: str,
+    name: str,
+    options: VerifyOptions,
+    embedded_manifest: dict[str, Any],
+    signer_token: str | None,
+) -> list[Finding]:
+    """Findings when a signed image's watermark leads to another signer's manifest.
+
+    Only runs when repositories are configured (decoding costs 30-60 ms). Steps:
+
+    1. decode the locator watermark of the pixels; none → no conflict;
+    2. look the locator up in each repository; a manifest is a *witness* only if it passes
+       the same checks as a recovered one (valid, signs this locator, fingerprint within
+       :data:`RECOVERY_THRESHOLD`) and c2pa confirms its signer's CA;
+    3. a witness whose key token differs from ``signer_token`` (or any confirmed witness
+       when the embedded signer is unconfirmed) is a conflict: error ``softbinding.conflict``.
+
+    The locator is looked up even when it equals the embedded manifest's own signed
+    locator: copying another's locator into one's own soft-binding assertion must not hide
+    the conflict. The caller turns a conflict into the ``wrong-signer`` verdict.
+
+    Raises:
+        RepositoryError: a repository cannot be read.
+    """
+    repos: Sequence[Repository] = repositories_for(options)
+    if not repos:
+        return []
+    from myself_i2i.softbinding.watermark import WATERMARK_ALG, decode
+
+    # 1. Decode.
+    with open_image(data, name=name) as img:
+        locator = decode(img)
+        if locator is None:
+            return []
+        fp = perceptual_hash(img)
+    own_locator = soft_bindings(embedded_manifest).get(WATERMARK_ALG)
+    findings: list[Finding] = []
+    # 2. Look up and check each witness.
+    for repo in repos:
+        store = repo.get(locator)
+        if store is None:
+            continue
+        read, why, dist = _check_candidate(data, mime, name, store, fp, locator)
+        if why is not None or read is None or read.active is None:
+            continue
+        other = _other_signer_token(data, mime, read, store)
+        # 3. Compare signers.
+        if other is None or other == signer_token:
+            continue
+        findings.append(
+            Finding(
+                "softbinding.conflict",
+                Severity.ERROR,
+                Text(
+                    f"The picture's invisible watermark points to a manifest in {repo.name} signed "
+                    f"by another key ({other}), not by this image's signer "
+                    f"({signer_token or 'unconfirmed'}). Someone may have stripped a signed picture "
+                    "and signed it again as their own.",
+                    f"画像の不可視透かしは {repo.name} にある別の鍵（{other}）のマニフェストを指して"
+                    f"おり、この画像の署名者（{signer_token or '未確認'}）のものではありません。"
+                    "署名済みの絵からマニフェストを削除し、自分のものとして署名し直した可能性があります。",
+                ),
+                {
+                    "repository": repo.name,
+                    "locator": locator.hex(),
+                    "signed_locator": own_locator.hex() if own_locator else None,
+                    "other_signer": other,
+                    "signer": signer_token,
+                    "distance": dist,
+                    "other_title": read.active.get("title"),
+                },
+            )
+        )
+        break
+    return findings

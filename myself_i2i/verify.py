@@ -631,6 +631,12 @@ def verify_bytes(data: bytes, name: str, options: VerifyOptions | None = None) -
                     {"expected": same_name[0].token, "actual": signer.token},
                 )
             )
+    if not tampered and not detached:  # 3b. watermark leads to another key's manifest
+        from myself_i2i.recovery import check_conflict
+
+        conflict = check_conflict(data, mime, name, opts, manifest, signer.token)
+        findings.extend(conflict)
+        wrong_signer |= bool(conflict)
     expected: list[str] = []
     if opts.key_token:
         tok = normalize_token(opts.key_token)
