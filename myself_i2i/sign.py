@@ -227,12 +227,19 @@ def own_manifest_assertion_list(path: Path) -> list[dict[str, Any]]:
 
 
 def _check_metadata(
-    path: Path, kind: PledgeKind, n_sources: int, options: SignOptions
+    path: Path,
+    kind: PledgeKind,
+    n_sources: int,
+    options: SignOptions,
+    img: Image.Image | None = None,
 ) -> Generator:
-    """Step 3: the image's own generation metadata must not contradict the claim."""
+    """Step 3: the image's own generation metadata must not contradict the claim.
+
+    ``img``: the already decoded image, so PNG text after IDAT is not decoded a second time.
+    """
     from myself_i2i.genmeta import GenKind, read_generation_metadata
 
-    meta = read_generation_metadata(path)
+    meta = read_generation_metadata(img if img is not None else path)
     if meta is None:
         return Generator()
     inputs = (
@@ -397,7 +404,7 @@ def sign_image(
     resolved = resolve_sources(sources, identity, opts) if opts.pledge else []
     # 3. Cross-check with the image's own generation metadata.
     meta_generator = (
-        _check_metadata(image, kind, len(resolved), opts) if opts.pledge else Generator()
+        _check_metadata(image, kind, len(resolved), opts, img) if opts.pledge else Generator()
     )
     gen = (generator or Generator()).merged(meta_generator)
 
@@ -415,7 +422,8 @@ def sign_image(
         asset = buf.getvalue()
         work = marked
     fingerprint = perceptual_hash(work)
-    thumb = _thumbnail_of(work) if opts.watermark else make_thumbnail(image)
+    # the pixels are decoded already: never decode the file a second time for the thumbnail
+    thumb = _thumbnail_of(work)
 
     # 5. Build the manifest.
     pledge = (
