@@ -18,6 +18,7 @@ Growth is the signed file's size minus the input's size.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import os
 import statistics
@@ -115,8 +116,8 @@ def bench_one(
             key_token=ident.token,
             use_default_repositories=False,
         )
-        verify_ms = _median_ms(lambda: verify_bytes(signed, out.name, vopts), repeat)
-        read_ms = _median_ms(lambda: c2pa_backend.read_default(signed, mime), repeat)
+        verify_ms = _median_ms(functools.partial(verify_bytes, signed, out.name, vopts), repeat)
+        read_ms = _median_ms(functools.partial(c2pa_backend.read_default, signed, mime), repeat)
         rows.append(
             {
                 "image": f"{size}² {fmt.upper()}",
