@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import secrets
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -65,9 +67,11 @@ def _locator_path(root: Path, locator: bytes) -> Path:
 def _db_error(path: Path, e: Exception) -> RepositoryError:
     return RepositoryError(
         f"{path}: the manifest repository index cannot be used ({e}). If another program is "
-        "using it, wait and retry; if it is damaged, rebuild it with `myself-i2i repo reindex`.",
+        "using it, wait and retry; if it is damaged, move the folder away and publish the "
+        "signed images again with `myself-i2i publish --repo DIR`.",
         f"{path}: マニフェストリポジトリの索引を使えません（{e}）。他のプログラムが使用中なら"
-        "待って再実行、壊れていれば `myself-i2i repo reindex` で作り直してください。",
+        "待って再実行、壊れていればフォルダを移動して `myself-i2i publish --repo DIR` で"
+        "署名済み画像を公開し直してください。",
     )
 
 
@@ -106,6 +110,7 @@ class LocalRepository:
                     "パスを確認するか `myself-i2i publish --repo DIR` で作成してください。",
                 )
             root.mkdir(parents=True, exist_ok=True)
+        conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(db, timeout=5.0, isolation_level=None)
             conn.execute("PRAGMA busy_timeout=5000")
@@ -122,7 +127,9 @@ class LocalRepository:
             )
             repo = cls(root, conn)
             conn.execute("COMMIT")
-        except sqlite3.Error as e:
+        except (sqlite3.Error, ValueError) as e:  # ValueError: an existing foreign table
+            if conn is not None:
+                conn.close()
             raise _db_error(db, e) from e
         return repo
 
@@ -180,6 +187,50 @@ class LocalRepository:
             raise _db_error(self.root / "index.sqlite", e) from e
         return loc
 
+    def add_index_many(self, rows: Iterable[tuple[bytes, str, str]], title: str = "") -> int:
+        """Index many manifests at once: ``(locator, fingerprint hex, store sha256 hex)``.
+
+        The bulk path for imports and benchmarks: only the index is written, in one
+        transaction (the fingerprint index is rebuilt once for a large batch); the
+        ``by-locator`` files are the caller's (e.g. copied by rsync). Returns how many.
+
+        Raises:
+            RepositoryError: a locator is already indexed, or the index cannot be written.
+        """
+        now = dt.datetime.now(dt.timezone.utc).isoformat()
+        db = self.root / "index.sqlite"
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                (top,) = self._conn.execute("SELECT coalesce(max(id), 0) FROM manifests").fetchone()
+                ids = itertools.count(int(top) + 1)
+                batch: list[tuple[int, bytes, str, int]] = []
+                pairs: list[tuple[int, int]] = []
+                for loc, fp, sha in rows:
+                    h = int(fp, 16)
+                    i = next(ids)
+                    batch.append((i, loc, sha, to_signed(h)))
+                    pairs.append((i, h))
+                    if len(batch) >= 50_000:
+                        self._insert_rows(batch, title, now)
+                        batch = []
+                self._insert_rows(batch, title, now)
+                self._index.add_many(pairs)
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as e:
+            raise _db_error(db, e) from e
+        return len(pairs)
+
+    def _insert_rows(self, batch: list[tuple[int, bytes, str, int]], title: str, now: str) -> None:
+        self._conn.executemany(
+            "INSERT INTO manifests (id, locator, store_sha256, fingerprint, title, added)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(i, loc, sha, fp, title, now) for i, loc, sha, fp in batch],
+        )
+
     def get(self, locator: bytes) -> bytes | None:
         path = _locator_path(self.root, locator)
         try:
@@ -204,12 +255,24 @@ class LocalRepository:
             raise _db_error(self.root / "index.sqlite", e) from e
 
     def count(self) -> int:
-        (n,) = self._conn.execute("SELECT count(*) FROM manifests").fetchone()
+        try:
+            (n,) = self._conn.execute("SELECT count(*) FROM manifests").fetchone()
+        except sqlite3.Error as e:
+            raise _db_error(self.root / "index.sqlite", e) from e
         return int(n)
 
     def entries(self) -> list[tuple[bytes, str, str]]:
-        """(locator, fingerprint hex, title) of every manifest."""
-        rows = self._conn.execute("SELECT locator, fingerprint, title FROM manifests ORDER BY id")
+        """(locator, fingerprint hex, title) of every manifest.
+
+        Raises:
+            RepositoryError: the index cannot be read.
+        """
+        try:
+            rows = self._conn.execute(
+                "SELECT locator, fingerprint, title FROM manifests ORDER BY id"
+            ).fetchall()
+        except sqlite3.Error as e:
+            raise _db_error(self.root / "index.sqlite", e) from e
         return [(bytes(r[0]), f"{to_unsigned(int(r[1])):016x}", str(r[2] or "")) for r in rows]
 
     def upload_token(self) -> str:

@@ -6,15 +6,17 @@
   body and ``Authorization: Bearer <upload token>`` — only the owner adds manifests.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: FastAPI reads the endpoints' annotations at
+# run time, and ``Request`` is imported inside :func:`create_repository_app` (the web
+# extra is optional), so string annotations could not be resolved and the upload
+# endpoint would take ``request`` for a required query parameter (422 on every upload).
 import hmac
 import re
 from pathlib import Path
 from typing import Any
 
 from myself_i2i.errors import ConfigError
-from myself_i2i.repository import SEARCH_RADIUS, LocalRepository
+from myself_i2i.repository import SEARCH_RADIUS, LocalRepository, _locator_path
 
 MAX_STORE_BYTES = 8 * 1024 * 1024
 _HEX16 = re.compile(r"^[0-9a-f]{16}$")
@@ -47,10 +49,11 @@ def create_repository_app(root: Path, token: str | None = None) -> Any:
         m = re.fullmatch(r"([0-9a-f]{16})\.c2pa", filename)
         if not m or m.group(1)[:2] != prefix:
             raise HTTPException(404)
-        with _open() as r:
-            store = r.get(bytes.fromhex(m.group(1)))
-        if store is None:
-            raise HTTPException(404)
+        # the file itself, as a static host serves it (no index access, no write lock)
+        try:
+            store = _locator_path(root, bytes.fromhex(m.group(1))).read_bytes()
+        except FileNotFoundError:
+            raise HTTPException(404) from None
         return Response(store, media_type="application/c2pa")
 
     @app.get("/api/search")
@@ -73,11 +76,17 @@ def create_repository_app(root: Path, token: str | None = None) -> Any:
         fp = fingerprint.lower()
         if not _HEX16.match(fp) or (locator is not None and not _HEX16.match(locator.lower())):
             raise HTTPException(422, "fingerprint / locator: 16 hex digits")
-        body = b""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_STORE_BYTES:
+            raise HTTPException(413, "manifest store too large")
+        parts: list[bytes] = []
+        size = 0
         async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_STORE_BYTES:
+            parts.append(chunk)
+            size += len(chunk)
+            if size > MAX_STORE_BYTES:
                 raise HTTPException(413, "manifest store too large")
+        body = b"".join(parts)
         if not body:
             raise HTTPException(422, "empty body")
         with _open() as r:
