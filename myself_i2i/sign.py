@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 from myself_i2i import __version__
 from myself_i2i._internal import c2pa_backend
@@ -41,6 +41,7 @@ from myself_i2i.images import (
     make_thumbnail,
     open_image,
     perceptual_hash,
+    upright,
 )
 from myself_i2i.models import (
     HASHTAGS,
@@ -309,7 +310,9 @@ def _save_like(img: Image.Image, original: Image.Image, fmt: str, out: io.BytesI
 
 
 def _thumbnail_of(img: Image.Image) -> bytes:
-    im = ImageOps.exif_transpose(img)
+    im = upright(img)
+    factor = max(im.width, im.height) // 1024
+    im = im.reduce(factor) if factor >= 2 else im.copy()
     im.thumbnail((512, 512), Image.Resampling.BILINEAR, reducing_gap=2.0)
     if im.mode != "RGB":
         rgba = im.convert("RGBA")

@@ -500,11 +500,16 @@ def verify_bytes(data: bytes, name: str, options: VerifyOptions | None = None) -
     opts = options or VerifyOptions()
     findings: list[Finding] = []
     # 1. Read the file and its manifest.
-    with open_image(data, name=name) as img:
+    # The header is enough here: c2pa's hard binding covers every byte, and recovery
+    # decodes the pixels itself (so a corrupt unsigned file is still reported).
+    with open_image(data, name=name, load=False) as img:
         mime = SUPPORTED_FORMATS[str(img.format)]
     post = read_post(opts.post_text) if opts.post_text is not None else None
     keyring = opts.keyring if opts.keyring is not None else Keyring.default()
     store = manifest_store_bytes(data)
+    if store is None:
+        # Nothing binds these bytes: decode them all so a corrupt file is an error.
+        open_image(data, name=name).close()
     detached = False
     recovery: dict[str, Any] | None = None
     try:

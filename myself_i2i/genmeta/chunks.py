@@ -33,6 +33,12 @@ def text_chunks(img: Image.Image) -> dict[str, str]:
     """
     if img.format != "PNG":
         return {}
+    if getattr(img, "_im", None) is None:
+        # Not decoded: Pillow has already parsed the text chunks that precede the image
+        # data into ``info`` (every generation UI writes them there). ``img.text`` would
+        # decode all the pixels just to reach chunks after IDAT, which costs more than
+        # the rest of signing or verifying a large PNG.
+        return {str(k): str(v) for k, v in img.info.items() if isinstance(v, str)}
     try:
         texts = getattr(img, "text", None)
     except (OSError, ValueError, SyntaxError) as e:
