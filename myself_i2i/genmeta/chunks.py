@@ -82,7 +82,15 @@ def exif_texts(img: Image.Image) -> dict[str, str]:
     ``"parameters"`` found as ``key:value`` strings in IFD0 text tags.
     """
     try:
-        exif = img.getexif()
+        if img.format == "PNG" and getattr(img, "_im", None) is None:
+            # PngImageFile.getexif() decodes every pixel to look for an eXIf chunk after
+            # the image data; the one before it is already in ``info``.
+            exif = Image.Exif()
+            raw = img.info.get("exif")
+            if isinstance(raw, bytes):
+                exif.load(raw)
+        else:
+            exif = img.getexif()
     except (OSError, ValueError, SyntaxError, TypeError):
         return {}
     out: dict[str, str] = {}
