@@ -311,9 +311,10 @@ def _save_like(img: Image.Image, original: Image.Image, fmt: str, out: io.BytesI
 
 def _thumbnail_of(img: Image.Image) -> bytes:
     im = upright(img)
-    factor = max(im.width, im.height) // 1024
+    # A box reduction by the smallest integer factor that fits 512 px is one pass in C
+    # and looks as good as a resample at thumbnail size (no separate copy either).
+    factor = -(-max(im.width, im.height) // 512)
     im = im.reduce(factor) if factor >= 2 else im.copy()
-    im.thumbnail((512, 512), Image.Resampling.BILINEAR, reducing_gap=2.0)
     if im.mode != "RGB":
         rgba = im.convert("RGBA")
         bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
