@@ -1,0 +1,454 @@
+// myself_i2i web verifier: plain JavaScript, no framework, nothing loaded from elsewhere.
+// Report messages come bilingual from the server; the UI labels live in UI below.
+// Every value from the report is inserted with textContent (never innerHTML).
+"use strict";
+
+const UI = {
+  en: {
+    title: "#Myself_i2i verifier",
+    intro: "Check a downloaded picture: was it signed, is it unchanged, and does it keep the #Myself_i2i pledge?",
+    dropTitle: "Drop the downloaded image here",
+    dropHint: "or tap to choose a file (PNG, JPEG, WebP)",
+    textLabel: "Post text (optional)",
+    textPlaceholder: "Paste the post, e.g. “new picture #Myself_i2i mi2i:XXXX-…”",
+    tokenLabel: "Key token of the account (optional)",
+    againstSummary: "Compare with my original (for illustrators)",
+    againstLabel: "Your original picture",
+    againstHint: "Shows whether your picture is one of the declared sources and how similar the two are. Evidence for a person to weigh, not an accusation.",
+    verify: "Verify",
+    privacy: "Your files are checked on this server and not kept.",
+    switchTo: "日本語",
+    chooseFirst: "Choose or drop an image first.",
+    checking: "Checking…",
+    done: "Done.",
+    network: "Could not reach the server.",
+    verdicts: {
+      "verified": "Verified",
+      "recovered": "Recovered",
+      "untrusted-signer": "Signer not known",
+      "no-pledge": "No pledge",
+      "unsigned": "Unsigned",
+      "wrong-signer": "Wrong signer",
+      "contradicts-post": "Contradicts the post",
+      "pledge-violated": "Pledge violated",
+      "tampered": "Tampered",
+    },
+    signer: "Signer",
+    trusted: "Trusted",
+    trustedWhy: (n) => `in this server's keyring as “${n}”`,
+    tokenMatch: "Key token matches",
+    tokenMatchWhy: "the key token given with the post matches the signing key",
+    tokenMismatch: "Key token differs",
+    tokenMismatchWhy: "the key token given with the post is not the signing key",
+    untrusted: "Not trusted",
+    untrustedWhy: "the key is not in the keyring and no key token was given; compare the token with the creator's profile",
+    noSigner: "No signer could be identified.",
+    pledge: "Pledge",
+    kinds: {
+      "t2i": "Text only (t2i): no image was used as input",
+      "self-sourced-i2i": "Image-to-image (i2i) from own or permitted sources only",
+    },
+    noPledge: "The manifest makes no #Myself_i2i pledge.",
+    hashtag: "Hashtag in the post",
+    noPost: "No post text given: the hashtag was not checked.",
+    postTags: (t) => (t.length ? `Post hashtags: ${t.join(" ")}` : "The post has no pledge hashtag."),
+    sources: "Sources",
+    thisImage: "This image",
+    t2iTree: "No image inputs (text only).",
+    relations: {
+      "own-drawing": "own drawing",
+      "own-photo": "own photo",
+      "own-generation": "own generation (signed t2i)",
+      "permitted": "used with the author's permission",
+    },
+    generator: "Generator",
+    software: "Software",
+    model: "Model",
+    loras: "LoRA",
+    notRecorded: "not recorded",
+    problems: "What is wrong",
+    noProblems: "Nothing was found tampered or contradicting.",
+    recovery: "Recovery",
+    recoveredVia: (r) => `Manifest found again via ${r.route}${r.repository ? " in " + r.repository : ""}.`,
+    evidence: "Evidence (your original)",
+    similarity: (s) => `Similarity ${s.score} (${s.level})`,
+    allChecks: "All checks and raw JSON",
+    thumbMissing: "no thumbnail",
+  },
+  ja: {
+    title: "#Myself_i2i 検証",
+    intro: "ダウンロードした画像を確認します：署名があるか、改変されていないか、#Myself_i2i の宣言を守っているか。",
+    dropTitle: "ダウンロードした画像をここにドロップ",
+    dropHint: "またはタップしてファイルを選択（PNG・JPEG・WebP）",
+    textLabel: "投稿文（任意）",
+    textPlaceholder: "投稿文を貼り付け（例：「新作 #Myself_i2i mi2i:XXXX-…」）",
+    tokenLabel: "アカウントのキートークン（任意）",
+    againstSummary: "自分の原画と比較（イラストレーター向け）",
+    againstLabel: "あなたの原画",
+    againstHint: "あなたの絵が宣言された素材に含まれるか、どれだけ似ているかを示します。人が判断するための材料であり、告発ではありません。",
+    verify: "検証する",
+    privacy: "ファイルはこのサーバーで確認するだけで保存しません。",
+    switchTo: "English",
+    chooseFirst: "先に画像を選ぶかドロップしてください。",
+    checking: "確認中…",
+    done: "完了しました。",
+    network: "サーバーに接続できません。",
+    verdicts: {
+      "verified": "検証済み",
+      "recovered": "復元",
+      "untrusted-signer": "署名者が不明",
+      "no-pledge": "宣言なし",
+      "unsigned": "署名なし",
+      "wrong-signer": "署名者違い",
+      "contradicts-post": "投稿と矛盾",
+      "pledge-violated": "宣言違反",
+      "tampered": "改ざん",
+    },
+    signer: "署名者",
+    trusted: "信頼済み",
+    trustedWhy: (n) => `このサーバーのキーリングに「${n}」として登録`,
+    tokenMatch: "キートークン一致",
+    tokenMatchWhy: "投稿に添えられたキートークンが署名鍵と一致します",
+    tokenMismatch: "キートークン不一致",
+    tokenMismatchWhy: "投稿に添えられたキートークンは署名鍵と異なります",
+    untrusted: "未確認",
+    untrustedWhy: "鍵はキーリングになく、キートークンも指定されていません。作者のプロフィールのトークンと比べてください",
+    noSigner: "署名者を特定できません。",
+    pledge: "宣言",
+    kinds: {
+      "t2i": "テキストのみ（t2i）：画像は入力に使っていません",
+      "self-sourced-i2i": "自分の・許可済みの素材だけを使った i2i",
+    },
+    noPledge: "マニフェストに #Myself_i2i の宣言がありません。",
+    hashtag: "投稿のハッシュタグ",
+    noPost: "投稿文がないため、ハッシュタグは確認していません。",
+    postTags: (t) => (t.length ? `投稿のハッシュタグ：${t.join(" ")}` : "投稿に宣言のハッシュタグがありません。"),
+    sources: "素材",
+    thisImage: "この画像",
+    t2iTree: "画像の入力なし（テキストのみ）。",
+    relations: {
+      "own-drawing": "自分の絵",
+      "own-photo": "自分の写真",
+      "own-generation": "自分の生成画像（署名済み t2i）",
+      "permitted": "作者の許可あり",
+    },
+    generator: "生成",
+    software: "ソフトウェア",
+    model: "モデル",
+    loras: "LoRA",
+    notRecorded: "記録なし",
+    problems: "問題点",
+    noProblems: "改ざんや矛盾は見つかりませんでした。",
+    recovery: "復元",
+    recoveredVia: (r) => `${r.repository ? r.repository + " で" : ""}${r.route} によりマニフェストを再発見しました。`,
+    evidence: "証拠（あなたの原画）",
+    similarity: (s) => `類似度 ${s.score}（${s.level}）`,
+    allChecks: "すべての確認項目と JSON",
+    thumbMissing: "サムネイルなし",
+  },
+};
+
+const VERDICT_CLASS = {
+  "verified": ["v-good", "✔"],
+  "recovered": ["v-good", "✔"],
+  "untrusted-signer": ["v-caution", "?"],
+  "no-pledge": ["v-caution", "?"],
+  "unsigned": ["v-neutral", "–"],
+  "wrong-signer": ["v-bad", "✘"],
+  "contradicts-post": ["v-bad", "✘"],
+  "pledge-violated": ["v-bad", "✘"],
+  "tampered": ["v-bad", "✘"],
+};
+const MARK = { error: "✘", warning: "!", info: "✔" };
+
+let lang = (() => {
+  try {
+    const saved = localStorage.getItem("myself-i2i-lang");
+    if (saved === "en" || saved === "ja") return saved;
+  } catch (e) { /* storage may be blocked */ }
+  return (navigator.language || "en").toLowerCase().startsWith("ja") ? "ja" : "en";
+})();
+let lastReport = null;
+let previewUrl = null;
+let statusKey = null;
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === "class") node.className = v;
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+function msg(m) {
+  if (!m) return "";
+  if (typeof m === "string") return m;
+  return m[lang] || m.en || "";
+}
+
+function applyLang() {
+  const t = UI[lang];
+  document.documentElement.lang = lang;
+  document.title = t.title;
+  for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t[node.dataset.i18n];
+  for (const node of document.querySelectorAll("[data-i18n-placeholder]")) {
+    node.placeholder = t[node.dataset.i18nPlaceholder];
+  }
+  $("lang").textContent = t.switchTo;
+  if (statusKey) setStatus(statusKey.key, statusKey.error, statusKey.text);
+  if (lastReport) render(lastReport);
+}
+
+function setStatus(key, error, text) {
+  statusKey = key || text ? { key, error, text } : null;
+  const s = $("status");
+  s.textContent = text ? msg(text) : key ? UI[lang][key] : "";
+  s.classList.toggle("error", Boolean(error));
+}
+
+function section(title, ...body) {
+  return el("div", { class: "sec" }, el("h3", {}, title), ...body);
+}
+
+function findingItem(f) {
+  return el(
+    "li",
+    { class: `sev-${f.severity}` },
+    el("span", { class: "mark", "aria-hidden": "true" }, MARK[f.severity] || "·"),
+    el("span", {}, msg(f.message), " ", el("span", { class: "code" }, f.code)),
+  );
+}
+
+function thumb(src, alt) {
+  if (src) return el("img", { class: "thumb", src, alt });
+  return el("span", { class: "thumb empty", role: "img", "aria-label": alt }, UI[lang].thumbMissing);
+}
+
+function signerSection(r) {
+  const t = UI[lang];
+  const s = r.signer;
+  if (!s) return section(t.signer, el("p", {}, t.noSigner));
+  let badge, why;
+  if (s.trusted) [badge, why] = [el("span", { class: "badge b-good" }, t.trusted), t.trustedWhy(s.trustedName || s.name)];
+  else if (s.tokenMatchesPost === true) [badge, why] = [el("span", { class: "badge b-good" }, t.tokenMatch), t.tokenMatchWhy];
+  else if (s.tokenMatchesPost === false) [badge, why] = [el("span", { class: "badge b-bad" }, t.tokenMismatch), t.tokenMismatchWhy];
+  else [badge, why] = [el("span", { class: "badge b-caution" }, t.untrusted), t.untrustedWhy];
+  return section(
+    t.signer,
+    el("p", {}, el("strong", { id: "signer-name" }, s.trustedName || s.name || "?"), " ", s.token ? el("span", { class: "token" }, s.token) : null),
+    el("p", {}, badge, why),
+  );
+}
+
+function pledgeSection(r) {
+  const t = UI[lang];
+  const body = [];
+  if (r.pledge) {
+    body.push(el("p", {}, el("span", { class: "badge b-neutral", id: "pledge-kind" }, r.pledge.kind), t.kinds[r.pledge.kind] || r.pledge.kind));
+    body.push(el("p", {}, (r.pledge.hashtags || []).join(" ")));
+    if (r.pledge.statement) body.push(el("p", { class: "hint" }, msg(r.pledge.statement)));
+  } else if (r.signer) {
+    body.push(el("p", {}, t.noPledge));
+  } else {
+    return null;
+  }
+  return section(t.pledge, ...body);
+}
+
+function hashtagSection(r) {
+  const t = UI[lang];
+  if (!r.post) return section(t.hashtag, el("p", { class: "hint" }, t.noPost));
+  const related = r.findings.filter((f) => f.code.startsWith("post."));
+  return section(t.hashtag, el("p", {}, t.postTags(r.post.hashtags || [])), el("ul", { class: "list" }, related.map(findingItem)));
+}
+
+function sourcesSection(r) {
+  const t = UI[lang];
+  if (!r.pledge) return null;
+  const thumbs = r.thumbnails || {};
+  const root = thumbs.claim || previewUrl;
+  const sources = r.pledge.sources || [];
+  const children = sources.map((s) =>
+    el(
+      "li",
+      { class: "node" },
+      thumb(thumbs[s.ingredient], s.title || s.ingredient),
+      el(
+        "span",
+        { class: "meta" },
+        el("strong", {}, s.title || s.ingredient || "?"),
+        el("span", {}, t.relations[s.relation] || s.relation || ""),
+        s.sha256 ? el("span", { class: "mono" }, `sha256 ${s.sha256.slice(0, 16)}…`) : null,
+        s.evidence && s.evidence.text ? el("span", {}, `“${s.evidence.text}”`) : null,
+      ),
+    ),
+  );
+  const tree = el(
+    "ul",
+    { class: "tree", id: "source-tree" },
+    el(
+      "li",
+      {},
+      el("div", { class: "node" }, thumb(root, t.thisImage), el("span", { class: "meta" }, el("strong", {}, t.thisImage), el("span", {}, r.image))),
+      children.length ? el("ul", { class: "children" }, children) : el("p", { class: "hint" }, t.t2iTree),
+    ),
+  );
+  return section(t.sources, tree);
+}
+
+function generatorSection(r) {
+  const t = UI[lang];
+  if (!r.pledge) return null;
+  const g = r.pledge.generator || {};
+  const agent = (r.actions || []).map((a) => a.softwareAgent && a.softwareAgent.name).find((n) => n && n !== "unknown");
+  const loras = (g.loras || []).map((l) => (l.weight !== undefined ? `${l.name} (${l.weight})` : l.name));
+  return section(
+    t.generator,
+    el("p", {}, `${t.software}: `, g.software || agent || t.notRecorded),
+    el("p", {}, `${t.model}: `, g.model || t.notRecorded),
+    el("p", {}, `${t.loras}: `, loras.length ? loras.join(", ") : t.notRecorded),
+  );
+}
+
+function problemsSection(r) {
+  const t = UI[lang];
+  const bad = r.findings.filter((f) => f.severity !== "info" && !f.code.startsWith("post."));
+  const order = { error: 0, warning: 1 };
+  bad.sort((a, b) => order[a.severity] - order[b.severity]);
+  if (!bad.length) return section(t.problems, el("p", {}, t.noProblems));
+  return section(t.problems, el("ul", { class: "list", id: "problems" }, bad.map(findingItem)));
+}
+
+function recoverySection(r) {
+  const t = UI[lang];
+  if (!r.recovery || !r.recovery.route) return null;
+  const related = r.findings.filter((f) => f.code.startsWith("recovery."));
+  return section(t.recovery, el("p", {}, t.recoveredVia(r.recovery)), el("ul", { class: "list" }, related.map(findingItem)));
+}
+
+function evidenceSection(r) {
+  const t = UI[lang];
+  if (!r.evidence || !r.evidence.length) return null;
+  return section(
+    t.evidence,
+    r.evidence.map((ev) =>
+      el("div", {}, el("p", {}, msg(ev.message)), ev.similarity ? el("p", { class: "hint" }, t.similarity(ev.similarity)) : null),
+    ),
+  );
+}
+
+function render(r) {
+  const t = UI[lang];
+  const [cls, icon] = VERDICT_CLASS[r.verdict] || ["v-neutral", "?"];
+  const card = $("result");
+  card.replaceChildren(
+    el(
+      "div",
+      { class: `verdict ${cls}`, id: "verdict", "data-verdict": r.verdict },
+      el("span", { class: "icon", "aria-hidden": "true" }, icon),
+      el("div", {}, el("h2", { id: "verdict-title" }, t.verdicts[r.verdict] || r.verdict), el("p", { id: "verdict-summary" }, msg(r.summary))),
+    ),
+    signerSection(r),
+    pledgeSection(r),
+    hashtagSection(r),
+    sourcesSection(r),
+    generatorSection(r),
+    problemsSection(r),
+    recoverySection(r),
+    evidenceSection(r),
+    el(
+      "details",
+      { class: "more" },
+      el("summary", {}, t.allChecks),
+      el("ul", { class: "list" }, r.findings.map(findingItem)),
+      el("pre", {}, JSON.stringify({ ...r, thumbnails: undefined }, null, 2)),
+    ),
+  );
+  card.hidden = false;
+}
+
+function setFile(file) {
+  if (previewUrl) URL.revokeObjectURL(previewUrl);
+  previewUrl = file ? URL.createObjectURL(file) : null;
+  const img = $("preview");
+  img.hidden = !file;
+  if (file) {
+    img.src = previewUrl;
+    img.alt = file.name;
+  }
+  $("filename").textContent = file ? file.name : "";
+}
+
+async function submit(ev) {
+  ev.preventDefault();
+  const file = $("image").files[0];
+  if (!file) {
+    setStatus("chooseFirst", true);
+    return;
+  }
+  const fd = new FormData();
+  fd.append("image", file, file.name);
+  const text = $("text").value.trim();
+  if (text) fd.append("text", text);
+  const token = $("key_token").value.trim();
+  if (token) fd.append("key_token", token);
+  const against = $("against").files[0];
+  if (against) fd.append("against", against, against.name);
+  $("submit").disabled = true;
+  setStatus("checking");
+  try {
+    const resp = await fetch("/api/verify?include=thumbnails", { method: "POST", body: fd });
+    let body = null;
+    try { body = await resp.json(); } catch (e) { body = null; }
+    if (!resp.ok) {
+      lastReport = null;
+      $("result").hidden = true;
+      setStatus(null, true, (body && body.error) || { en: `HTTP ${resp.status}`, ja: `HTTP ${resp.status}` });
+      return;
+    }
+    lastReport = body;
+    setStatus("done");
+    render(body);
+    $("result").scrollIntoView({ behavior: "smooth", block: "start" });
+  } catch (e) {
+    setStatus("network", true);
+  } finally {
+    $("submit").disabled = false;
+  }
+}
+
+function init() {
+  const drop = $("drop");
+  const input = $("image");
+  input.addEventListener("change", () => setFile(input.files[0]));
+  for (const name of ["dragenter", "dragover"]) {
+    drop.addEventListener(name, (e) => { e.preventDefault(); drop.classList.add("over"); });
+  }
+  for (const name of ["dragleave", "drop"]) {
+    drop.addEventListener(name, (e) => { e.preventDefault(); drop.classList.remove("over"); });
+  }
+  drop.addEventListener("drop", (e) => {
+    const files = e.dataTransfer && e.dataTransfer.files;
+    if (files && files.length) {
+      input.files = files;
+      setFile(files[0]);
+    }
+  });
+  $("form").addEventListener("submit", submit);
+  $("lang").addEventListener("click", () => {
+    lang = lang === "ja" ? "en" : "ja";
+    try { localStorage.setItem("myself-i2i-lang", lang); } catch (e) { /* ignore */ }
+    applyLang();
+  });
+  applyLang();
+}
+
+document.addEventListener("DOMContentLoaded", init);
