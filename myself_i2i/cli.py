@@ -584,6 +584,21 @@ def publish(
     _say(f"published {n} manifest(s) to {repo}", f"{repo} に {n} 件のマニフェストを公開しました")
 
 
+@app.command()
+@_guard
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    max_upload_mb: Annotated[int, typer.Option(help="Largest upload in MB.")] = 50,
+) -> None:
+    """Run the web verifier page and API. / Web 検証ページと API を起動します。"""
+    from myself_i2i.web import WebConfig
+    from myself_i2i.web import serve as serve_web
+
+    _say(f"web verifier on http://{host}:{port}/", f"Web 検証ページ：http://{host}:{port}/")
+    serve_web(host, port, WebConfig(max_upload_bytes=max_upload_mb * 1024 * 1024))
+
+
 @repo_app.command("serve")
 @_guard
 def repo_serve(
