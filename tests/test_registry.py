@@ -271,6 +271,32 @@ def test_corrupt_db_is_an_error_and_untouched(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reg.sqlite"]
 
 
+def test_damaged_pages_are_an_error_and_untouched(tmp_path: Path) -> None:
+    db = tmp_path / "reg.sqlite"
+    with SourceRegistry.open(db) as r:
+        r.add_hashes_many(
+            [
+                (
+                    ImageHashes(f"{i:064x}", f"{i:064x}", f"{i * 7919:016x}", 9, 9),
+                    Relation.OWN_DRAWING,
+                    None,
+                    str(i),
+                )
+                for i in range(3000)
+            ]
+        )
+    data = bytearray(db.read_bytes())
+    data[8192:] = os.urandom(len(data) - 8192)  # header and schema page intact
+    db.write_bytes(bytes(data))
+    with pytest.raises(RegistryError, match="damaged"):
+        r = SourceRegistry.open(db)
+        try:
+            r.list()
+        finally:
+            r.close()
+    assert db.read_bytes() == bytes(data)
+
+
 def test_foreign_sqlite_db_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "other.sqlite"
     c = sqlite3.connect(db)
