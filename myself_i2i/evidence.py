@@ -11,7 +11,8 @@ resized, slightly cropped or moderately denoised copy still scores high:
    centre-cropping the wider one to the other's aspect, and the better one counts.
 2. A colour structure tensor (summed over R, G, B, so an edge between two colours of the
    same brightness still counts and the direction of a brightness change does not matter)
-   is smoothed a little, which tolerates small warps and shifts. From it come two maps:
+   is smoothed a little, which tolerates small warps and shifts. When either picture has
+   no colour (a greyscale copy), both are compared on brightness only. From it come two maps:
    the *edge orientation field* (doubled angle, weighted by contrast-normalised edge
    strength) and the *edge presence map*.
 3. Each map is correlated between the two pictures, allowing shifts of up to
@@ -54,9 +55,9 @@ MAX_SHIFT = 6
 #: Centre zooms tried on each side (1.0 = whole picture; 1.08 = 8 % cropped away).
 ZOOMS: tuple[float, ...] = (1.0, 1.06, 1.12)
 #: Score at or above which the composition is "very similar" (calibrated, docs/evidence.md).
-VERY_SIMILAR = 0.50
+VERY_SIMILAR = 0.60
 #: Score at or above which there is "some similarity" (calibrated, docs/evidence.md).
-SOME_SIMILARITY = 0.30
+SOME_SIMILARITY = 0.35
 #: Both thresholds, highest first.
 THRESHOLDS: dict[str, float] = {"very-similar": VERY_SIMILAR, "some-similarity": SOME_SIMILARITY}
 
@@ -189,13 +190,22 @@ class _Features:
     edges: Array  # zero-mean, unit-norm edge presence map
 
 
-def _features(im: Image.Image) -> _Features:
+def _is_grey(im: Image.Image) -> bool:
+    """True when the picture has (almost) no colour, e.g. a greyscale copy."""
+    arr = np.asarray(im.resize((64, 64), Image.Resampling.BILINEAR), dtype=np.int16)
+    spread = np.abs(arr[..., 0] - arr[..., 1]) + np.abs(arr[..., 1] - arr[..., 2])
+    return float(spread.mean()) < 3.0
+
+
+def _features(im: Image.Image, grey: bool = False) -> _Features:
     sq = im.resize((GRID, GRID), Image.Resampling.BILINEAR)
+    if grey:
+        sq = sq.convert("L").convert("RGB")
     arr = np.asarray(sq, dtype=np.float32) / 255.0
     jxx = np.zeros((GRID, GRID), np.float32)
     jxy = np.zeros_like(jxx)
     jyy = np.zeros_like(jxx)
-    for c in range(3):
+    for c in range(1 if grey else 3):
         ch = ndimage.gaussian_filter(arr[:, :, c], _PRE_SIGMA)
         gx = ndimage.sobel(ch, axis=1)
         gy = ndimage.sobel(ch, axis=0)
@@ -241,8 +251,10 @@ def _pair_score(a: _Features, b: _Features) -> float:
 
 
 def _score(suspect: Image.Image, original: Image.Image) -> float:
-    feats_s = {z: _features(_zoom(suspect, z)) for z in ZOOMS}
-    feats_o = {z: _features(_zoom(original, z)) for z in ZOOMS}
+    # A greyscale copy has lost the colour edges: compare brightness structure only.
+    grey = _is_grey(suspect) or _is_grey(original)
+    feats_s = {z: _features(_zoom(suspect, z), grey) for z in ZOOMS}
+    feats_o = {z: _features(_zoom(original, z), grey) for z in ZOOMS}
     best = -1.0
     for zs in ZOOMS:
         for zo in ZOOMS:
