@@ -244,21 +244,16 @@ class HammingIndex:
                 f"SELECT id, h FROM {self.table} INDEXED BY {self.table}_s{i} "
                 f"WHERE s{i} IN ({inlist})"
             )
-        rows = self.conn.execute(" UNION ALL ".join(parts)).fetchall()
-        if not rows:
+        cur = self.conn.execute(" UNION ALL ".join(parts))
+        arr = np.fromiter(itertools.chain.from_iterable(cur), np.int64).reshape(-1, 2)
+        if arr.shape[0] == 0:
             empty = np.empty(0, np.int64)
             return empty, empty
-        arr = np.array(rows, dtype=np.int64)
         # an item found through several segments appears several times
         ids, first = np.unique(arr[:, 0], return_index=True)
         return ids, arr[first, 1]
 
     def _scan(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        ids: list[int] = []
-        hs: list[int] = []
         cur = self.conn.execute(f"SELECT id, h FROM {self.table}")
-        while chunk := cur.fetchmany(100_000):
-            for i, h in chunk:
-                ids.append(i)
-                hs.append(h)
-        return np.array(ids, np.int64), np.array(hs, np.int64)
+        arr = np.fromiter(itertools.chain.from_iterable(cur), np.int64).reshape(-1, 2)
+        return arr[:, 0].copy(), arr[:, 1].copy()
