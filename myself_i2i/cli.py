@@ -434,7 +434,7 @@ def sources_add(
         f"失敗 {len(res.failed)} 件",
     )
     for path, why in res.failed:
-        typer.echo(f"  failed: {path}: {why}", err=True)
+        typer.echo(f"  failed: {why}", err=True)
     if res.failed and not (res.added or res.already or res.skipped_unchanged):
         raise typer.Exit(2)
 
