@@ -433,7 +433,7 @@ def sources_add(
         f"登録 {res.added} 件、登録済み {res.already} 件、未変更スキップ {res.skipped_unchanged} 件、"
         f"失敗 {len(res.failed)} 件",
     )
-    for path, why in res.failed:
+    for _path, why in res.failed:
         typer.echo(f"  failed: {why}", err=True)
     if res.failed and not (res.added or res.already or res.skipped_unchanged):
         raise typer.Exit(2)
