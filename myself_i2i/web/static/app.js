@@ -349,7 +349,7 @@ function render(r) {
   const t = UI[lang];
   const [cls, icon] = VERDICT_CLASS[r.verdict] || ["v-neutral", "?"];
   const card = $("result");
-  card.replaceChildren(
+  const parts = [
     el(
       "div",
       { class: `verdict ${cls}`, id: "verdict", "data-verdict": r.verdict },
@@ -371,7 +371,8 @@ function render(r) {
       el("ul", { class: "list" }, r.findings.map(findingItem)),
       el("pre", {}, JSON.stringify({ ...r, thumbnails: undefined }, null, 2)),
     ),
-  );
+  ];
+  card.replaceChildren(...parts.filter(Boolean));
   card.hidden = false;
 }
 

@@ -1,0 +1,226 @@
+"""The page in a real browser: Debian's Chromium driven by Playwright (never downloaded).
+
+Screenshots go to ``test-artifacts/web/`` (gitignored) for people to look at.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from myself_i2i.web import create_app
+from tests.web.conftest import Pictures
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="needs Debian's Chromium at /usr/bin/chromium (apt-get install -y chromium)",
+    ),
+]
+
+#: Verdict colours from style.css (background of the verdict banner).
+GOOD_BG = "rgb(230, 244, 234)"
+CAUTION_BG = "rgb(255, 243, 214)"
+NEUTRAL_BG = "rgb(236, 236, 240)"
+BAD_BG = "rgb(253, 232, 230)"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    import uvicorn
+
+    port = _free_port()
+    srv = uvicorn.Server(
+        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the web server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: object, server: str) -> Iterator[object]:
+    ctx = browser.new_context(  # type: ignore[attr-defined]
+        locale="en-US", viewport={"width": 1000, "height": 900}
+    )
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    # (an HTTP error status is logged by Chromium as "Failed to load resource": expected)
+    pg.on(
+        "console",
+        lambda m: errors.append(m.text)
+        if m.type == "error" and not m.text.startswith("Failed to load resource")
+        else None,
+    )
+    # Only this server: any other request would be a CDN or a leak.
+    pg.route(
+        "**/*",
+        lambda route: route.continue_()
+        if route.request.url.startswith(server) or route.request.url.startswith(("data:", "blob:"))
+        else route.abort(),
+    )
+    pg.goto(server + "/")
+    yield pg
+    ctx.close()
+    assert errors == [], errors
+
+
+def _verify(pg: object, image: Path, text: str = "", token: str = "", against: Path | None = None) -> None:
+    pg.set_input_files("#image", str(image))  # type: ignore[attr-defined]
+    if text:
+        pg.fill("#text", text)  # type: ignore[attr-defined]
+    if token:
+        pg.fill("#key_token", token)  # type: ignore[attr-defined]
+    if against is not None:
+        pg.click("details.against summary")  # type: ignore[attr-defined]
+        pg.set_input_files("#against", str(against))  # type: ignore[attr-defined]
+    pg.click("#submit")  # type: ignore[attr-defined]
+    pg.wait_for_selector("#verdict", timeout=30_000)  # type: ignore[attr-defined]
+    # every part of the card is an element: no stray text such as "null" between sections
+    stray = pg.evaluate(  # type: ignore[attr-defined]
+        "[...document.getElementById('result').childNodes].filter(n => n.nodeType === 3).length"
+    )
+    assert stray == 0
+
+
+def _shot(pg: object, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def _banner(pg: object) -> tuple[str, str, str]:
+    v = pg.locator("#verdict")  # type: ignore[attr-defined]
+    bg = v.evaluate("e => getComputedStyle(e).backgroundColor")
+    return v.get_attribute("data-verdict"), pg.inner_text("#verdict-title"), bg  # type: ignore[attr-defined]
+
+
+def test_verified_i2i_with_source_tree_and_evidence(page: object, pictures: Pictures) -> None:
+    _verify(
+        page,
+        pictures.i2i_png,
+        text="my new picture #Myself_i2i",
+        token=pictures.identity.token,
+        against=pictures.source,
+    )
+    assert _banner(page) == ("verified", "Verified", GOOD_BG)
+    assert page.inner_text("#signer-name") == "alice"  # type: ignore[attr-defined]
+    tree = page.locator("#source-tree")  # type: ignore[attr-defined]
+    assert "my-original.png" in tree.inner_text()
+    assert "used with the author's permission" in tree.inner_text()
+    # the source thumbnail came from the manifest as a data: URL
+    srcs = tree.locator("img.thumb").evaluate_all("els => els.map(e => e.src.slice(0, 11))")
+    assert "data:image/" in srcs
+    assert "IS one of the declared sources" in page.inner_text("#result")  # type: ignore[attr-defined]
+    _shot(page, "verified-i2i")
+
+
+def test_untrusted_t2i_signer(page: object, pictures: Pictures) -> None:
+    _verify(page, pictures.t2i_jpeg, text="#Myself_i2i")
+    assert _banner(page) == ("untrusted-signer", "Signer not known", CAUTION_BG)
+    assert "Not trusted" in page.inner_text("#result")  # type: ignore[attr-defined]
+    assert "Text only (t2i)" in page.inner_text("#result")  # type: ignore[attr-defined]
+    _shot(page, "untrusted-t2i")
+
+
+def test_tampered_is_red_and_says_what_changed(page: object, pictures: Pictures) -> None:
+    _verify(page, pictures.tampered_png, text="#Myself_i2i")
+    assert _banner(page) == ("tampered", "Tampered", BAD_BG)
+    assert "hash.mismatch" in page.inner_text("#problems")  # type: ignore[attr-defined]
+    _shot(page, "tampered")
+
+
+def test_unsigned(page: object, pictures: Pictures) -> None:
+    _verify(page, pictures.unsigned_png, text="look #Myself_i2i")
+    assert _banner(page) == ("unsigned", "Unsigned", NEUTRAL_BG)
+    assert "cannot be verified" in page.inner_text("#result")  # type: ignore[attr-defined]
+    _shot(page, "unsigned")
+
+
+def test_not_an_image_shows_the_bilingual_error(page: object, tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.png"
+    bogus.write_bytes(b"GIF89a" + b"\0" * 64)
+    page.set_input_files("#image", str(bogus))  # type: ignore[attr-defined]
+    page.click("#submit")  # type: ignore[attr-defined]
+    page.wait_for_selector("#status.error")  # type: ignore[attr-defined]
+    assert "not a PNG, JPEG or WebP" in page.inner_text("#status")  # type: ignore[attr-defined]
+    assert page.locator("#result").is_hidden()  # type: ignore[attr-defined]
+    page.click("#lang")  # type: ignore[attr-defined]
+    assert "PNG・JPEG・WebP 画像ではありません" in page.inner_text("#status")  # type: ignore[attr-defined]
+
+
+def test_japanese_switch_and_default(page: object, browser: object, server: str, pictures: Pictures) -> None:
+    _verify(page, pictures.tampered_png)
+    page.click("#lang")  # type: ignore[attr-defined]
+    assert page.get_attribute("html", "lang") == "ja"  # type: ignore[attr-defined]
+    assert page.inner_text("#verdict-title") == "改ざん"  # type: ignore[attr-defined]
+    assert "署名後に" in page.inner_text("#verdict-summary")  # type: ignore[attr-defined]
+    assert page.inner_text("#submit") == "検証する"  # type: ignore[attr-defined]
+    _shot(page, "tampered-ja")
+    # a Japanese browser starts in Japanese
+    ctx = browser.new_context(locale="ja-JP")  # type: ignore[attr-defined]
+    pg = ctx.new_page()
+    pg.goto(server + "/")
+    assert pg.get_attribute("html", "lang") == "ja"
+    assert pg.inner_text("#submit") == "検証する"
+    ctx.close()
+
+
+def test_phone_width(browser: object, server: str, pictures: Pictures) -> None:
+    ctx = browser.new_context(  # type: ignore[attr-defined]
+        locale="ja-JP", viewport={"width": 375, "height": 812}, device_scale_factor=2, is_mobile=True
+    )
+    pg = ctx.new_page()
+    pg.goto(server + "/")
+    _verify(pg, pictures.i2i_png, text="新作 #Myself_i2i", token=pictures.identity.token)
+    assert _banner(pg)[0] == "verified"
+    # nothing wider than the screen: no sideways scrolling on a phone
+    assert pg.evaluate("document.documentElement.scrollWidth") <= 375
+    _shot(pg, "phone-verified-ja")
+    ctx.close()
+
+
+def test_labels_for_every_field(page: object) -> None:
+    for field in ("image", "text", "key_token", "against"):
+        assert page.locator(f"label[for={field}]").count() >= 1, field  # type: ignore[attr-defined]
