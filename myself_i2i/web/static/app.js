@@ -356,12 +356,14 @@ function render(r) {
       el("span", { class: "icon", "aria-hidden": "true" }, icon),
       el("div", {}, el("h2", { id: "verdict-title" }, t.verdicts[r.verdict] || r.verdict), el("p", { id: "verdict-summary" }, msg(r.summary))),
     ),
+    // when something is wrong, say what first
+    cls === "v-bad" ? problemsSection(r) : null,
     signerSection(r),
     pledgeSection(r),
     hashtagSection(r),
     sourcesSection(r),
     generatorSection(r),
-    problemsSection(r),
+    cls === "v-bad" ? null : problemsSection(r),
     recoverySection(r),
     evidenceSection(r),
     el(
