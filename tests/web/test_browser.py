@@ -10,11 +10,15 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from myself_i2i.web import create_app
 from tests.web.conftest import Pictures
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
@@ -71,7 +75,7 @@ def server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
@@ -80,26 +84,29 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser: object, server: str) -> Iterator[object]:
-    ctx = browser.new_context(  # type: ignore[attr-defined]
-        locale="en-US", viewport={"width": 1000, "height": 900}
-    )
+def page(browser: Browser, server: str) -> Iterator[Page]:
+    ctx = browser.new_context(locale="en-US", viewport={"width": 1000, "height": 900})
     pg = ctx.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     # (an HTTP error status is logged by Chromium as "Failed to load resource": expected)
     pg.on(
         "console",
-        lambda m: errors.append(m.text)
-        if m.type == "error" and not m.text.startswith("Failed to load resource")
-        else None,
+        lambda m: (
+            errors.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
     )
     # Only this server: any other request would be a CDN or a leak.
     pg.route(
         "**/*",
-        lambda route: route.continue_()
-        if route.request.url.startswith(server) or route.request.url.startswith(("data:", "blob:"))
-        else route.abort(),
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(server)
+            or route.request.url.startswith(("data:", "blob:"))
+            else route.abort()
+        ),
     )
     pg.goto(server + "/")
     yield pg
@@ -107,36 +114,38 @@ def page(browser: object, server: str) -> Iterator[object]:
     assert errors == [], errors
 
 
-def _verify(pg: object, image: Path, text: str = "", token: str = "", against: Path | None = None) -> None:
-    pg.set_input_files("#image", str(image))  # type: ignore[attr-defined]
+def _verify(
+    pg: Page, image: Path, text: str = "", token: str = "", against: Path | None = None
+) -> None:
+    pg.set_input_files("#image", str(image))
     if text:
-        pg.fill("#text", text)  # type: ignore[attr-defined]
+        pg.fill("#text", text)
     if token:
-        pg.fill("#key_token", token)  # type: ignore[attr-defined]
+        pg.fill("#key_token", token)
     if against is not None:
-        pg.click("details.against summary")  # type: ignore[attr-defined]
-        pg.set_input_files("#against", str(against))  # type: ignore[attr-defined]
-    pg.click("#submit")  # type: ignore[attr-defined]
-    pg.wait_for_selector("#verdict", timeout=30_000)  # type: ignore[attr-defined]
+        pg.click("details.against summary")
+        pg.set_input_files("#against", str(against))
+    pg.click("#submit")
+    pg.wait_for_selector("#verdict", timeout=30_000)
     # every part of the card is an element: no stray text such as "null" between sections
-    stray = pg.evaluate(  # type: ignore[attr-defined]
+    stray = pg.evaluate(
         "[...document.getElementById('result').childNodes].filter(n => n.nodeType === 3).length"
     )
     assert stray == 0
 
 
-def _shot(pg: object, name: str) -> None:
+def _shot(pg: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def _banner(pg: object) -> tuple[str, str, str]:
-    v = pg.locator("#verdict")  # type: ignore[attr-defined]
-    bg = v.evaluate("e => getComputedStyle(e).backgroundColor")
-    return v.get_attribute("data-verdict"), pg.inner_text("#verdict-title"), bg  # type: ignore[attr-defined]
+def _banner(pg: Page) -> tuple[str, str, str]:
+    v = pg.locator("#verdict")
+    bg = str(v.evaluate("e => getComputedStyle(e).backgroundColor"))
+    return str(v.get_attribute("data-verdict")), pg.inner_text("#verdict-title"), bg
 
 
-def test_verified_i2i_with_source_tree_and_evidence(page: object, pictures: Pictures) -> None:
+def test_verified_i2i_with_source_tree_and_evidence(page: Page, pictures: Pictures) -> None:
     _verify(
         page,
         pictures.i2i_png,
@@ -145,61 +154,63 @@ def test_verified_i2i_with_source_tree_and_evidence(page: object, pictures: Pict
         against=pictures.source,
     )
     assert _banner(page) == ("verified", "Verified", GOOD_BG)
-    assert page.inner_text("#signer-name") == "alice"  # type: ignore[attr-defined]
-    tree = page.locator("#source-tree")  # type: ignore[attr-defined]
+    assert page.inner_text("#signer-name") == "alice"
+    tree = page.locator("#source-tree")
     assert "my-original.png" in tree.inner_text()
     assert "used with the author's permission" in tree.inner_text()
     # the source thumbnail came from the manifest as a data: URL
     srcs = tree.locator("img.thumb").evaluate_all("els => els.map(e => e.src.slice(0, 11))")
     assert "data:image/" in srcs
-    assert "IS one of the declared sources" in page.inner_text("#result")  # type: ignore[attr-defined]
+    assert "IS one of the declared sources" in page.inner_text("#result")
     _shot(page, "verified-i2i")
 
 
-def test_untrusted_t2i_signer(page: object, pictures: Pictures) -> None:
+def test_untrusted_t2i_signer(page: Page, pictures: Pictures) -> None:
     _verify(page, pictures.t2i_jpeg, text="#Myself_i2i")
     assert _banner(page) == ("untrusted-signer", "Signer not known", CAUTION_BG)
-    assert "Not trusted" in page.inner_text("#result")  # type: ignore[attr-defined]
-    assert "Text only (t2i)" in page.inner_text("#result")  # type: ignore[attr-defined]
+    assert "Not trusted" in page.inner_text("#result")
+    assert "Text only (t2i)" in page.inner_text("#result")
     _shot(page, "untrusted-t2i")
 
 
-def test_tampered_is_red_and_says_what_changed(page: object, pictures: Pictures) -> None:
+def test_tampered_is_red_and_says_what_changed(page: Page, pictures: Pictures) -> None:
     _verify(page, pictures.tampered_png, text="#Myself_i2i")
     assert _banner(page) == ("tampered", "Tampered", BAD_BG)
-    assert "hash.mismatch" in page.inner_text("#problems")  # type: ignore[attr-defined]
+    assert "hash.mismatch" in page.inner_text("#problems")
     _shot(page, "tampered")
 
 
-def test_unsigned(page: object, pictures: Pictures) -> None:
+def test_unsigned(page: Page, pictures: Pictures) -> None:
     _verify(page, pictures.unsigned_png, text="look #Myself_i2i")
     assert _banner(page) == ("unsigned", "Unsigned", NEUTRAL_BG)
-    assert "cannot be verified" in page.inner_text("#result")  # type: ignore[attr-defined]
+    assert "cannot be verified" in page.inner_text("#result")
     _shot(page, "unsigned")
 
 
-def test_not_an_image_shows_the_bilingual_error(page: object, tmp_path: Path) -> None:
+def test_not_an_image_shows_the_bilingual_error(page: Page, tmp_path: Path) -> None:
     bogus = tmp_path / "notes.png"
     bogus.write_bytes(b"GIF89a" + b"\0" * 64)
-    page.set_input_files("#image", str(bogus))  # type: ignore[attr-defined]
-    page.click("#submit")  # type: ignore[attr-defined]
-    page.wait_for_selector("#status.error")  # type: ignore[attr-defined]
-    assert "not a PNG, JPEG or WebP" in page.inner_text("#status")  # type: ignore[attr-defined]
-    assert page.locator("#result").is_hidden()  # type: ignore[attr-defined]
-    page.click("#lang")  # type: ignore[attr-defined]
-    assert "PNG・JPEG・WebP 画像ではありません" in page.inner_text("#status")  # type: ignore[attr-defined]
+    page.set_input_files("#image", str(bogus))
+    page.click("#submit")
+    page.wait_for_selector("#status.error")
+    assert "not a PNG, JPEG or WebP" in page.inner_text("#status")
+    assert page.locator("#result").is_hidden()
+    page.click("#lang")
+    assert "PNG・JPEG・WebP 画像ではありません" in page.inner_text("#status")
 
 
-def test_japanese_switch_and_default(page: object, browser: object, server: str, pictures: Pictures) -> None:
+def test_japanese_switch_and_default(
+    page: Page, browser: Browser, server: str, pictures: Pictures
+) -> None:
     _verify(page, pictures.tampered_png)
-    page.click("#lang")  # type: ignore[attr-defined]
-    assert page.get_attribute("html", "lang") == "ja"  # type: ignore[attr-defined]
-    assert page.inner_text("#verdict-title") == "改ざん"  # type: ignore[attr-defined]
-    assert "署名後に" in page.inner_text("#verdict-summary")  # type: ignore[attr-defined]
-    assert page.inner_text("#submit") == "検証する"  # type: ignore[attr-defined]
+    page.click("#lang")
+    assert page.get_attribute("html", "lang") == "ja"
+    assert page.inner_text("#verdict-title") == "改ざん"
+    assert "署名後に" in page.inner_text("#verdict-summary")
+    assert page.inner_text("#submit") == "検証する"
     _shot(page, "tampered-ja")
     # a Japanese browser starts in Japanese
-    ctx = browser.new_context(locale="ja-JP")  # type: ignore[attr-defined]
+    ctx = browser.new_context(locale="ja-JP")
     pg = ctx.new_page()
     pg.goto(server + "/")
     assert pg.get_attribute("html", "lang") == "ja"
@@ -207,9 +218,12 @@ def test_japanese_switch_and_default(page: object, browser: object, server: str,
     ctx.close()
 
 
-def test_phone_width(browser: object, server: str, pictures: Pictures) -> None:
-    ctx = browser.new_context(  # type: ignore[attr-defined]
-        locale="ja-JP", viewport={"width": 375, "height": 812}, device_scale_factor=2, is_mobile=True
+def test_phone_width(browser: Browser, server: str, pictures: Pictures) -> None:
+    ctx = browser.new_context(
+        locale="ja-JP",
+        viewport={"width": 375, "height": 812},
+        device_scale_factor=2,
+        is_mobile=True,
     )
     pg = ctx.new_page()
     pg.goto(server + "/")
@@ -221,6 +235,6 @@ def test_phone_width(browser: object, server: str, pictures: Pictures) -> None:
     ctx.close()
 
 
-def test_labels_for_every_field(page: object) -> None:
+def test_labels_for_every_field(page: Page) -> None:
     for field in ("image", "text", "key_token", "against"):
-        assert page.locator(f"label[for={field}]").count() >= 1, field  # type: ignore[attr-defined]
+        assert page.locator(f"label[for={field}]").count() >= 1, field
