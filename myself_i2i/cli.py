@@ -643,6 +643,51 @@ def repo_list(
             typer.echo(f"{loc.hex()}  {fp}  {title}")
 
 
+@app.command()
+@_guard
+def watch(
+    outdir: Annotated[Path, typer.Argument(help="Output folder of your generation UI.")],
+    signed_dir: Annotated[
+        Path | None, typer.Option(help="Where signed copies go (default OUTDIR/signed).")
+    ] = None,
+    inputs: Annotated[
+        Path | None, typer.Option(help="Folder with the i2i input files (looked up by name).")
+    ] = None,
+    once: Annotated[bool, typer.Option(help="Handle what is there now, then exit.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 2.0,
+    hashtag: Annotated[str, typer.Option(help="#Myself_i2i or #Noi2i")] = "#Myself_i2i",
+    passphrase: Annotated[str | None, typer.Option(hidden=True)] = None,
+) -> None:
+    """Sign new pictures in a folder as they appear. / フォルダの新しい画像に署名し続けます。"""
+    import signal
+    import threading
+
+    from myself_i2i.identity import IdentityStore
+    from myself_i2i.sign import SignOptions
+    from myself_i2i.watch import Watcher, WatchOptions, watch_once
+
+    store = IdentityStore.default()
+    ident = store.load(_passphrase_for(store, passphrase))
+    opts = WatchOptions(signed_dir, inputs, interval, SignOptions(hashtag=hashtag))
+    lang = _lang()
+    if once:
+        for ev in watch_once(outdir, ident, opts, settle=min(interval, 1.0)):
+            typer.echo(ev.line(lang))
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    w = Watcher(outdir, ident, opts)
+    _say(
+        f"watching {outdir} → {w.signed_dir} (Ctrl-C to stop)",
+        f"{outdir} を監視中 → {w.signed_dir}（Ctrl-C で終了）",
+    )
+    try:
+        w.run(stop, lambda ev: typer.echo(ev.line(lang)))
+    except KeyboardInterrupt:
+        stop.set()
+    _say("stopped", "終了しました")
+
+
 def main() -> None:
     """Console entry point."""
     app()
