@@ -411,12 +411,14 @@ def find_signals(img_path: Path, c2pa_assertions: Sequence[Mapping[str, Any]] = 
         for packet, where in _xmp_packets(img, fmt):
             out.extend(signals_from_xmp(packet, where))
         if fmt == "PNG":
+            # Only text chunks (tEXt, zTXt, iTXt); info also holds binary values such as
+            # the ICC profile, which must not be scanned as text.
             text_chunks = getattr(img, "text", None)
-            items = dict(img.info)
+            items: dict[Any, Any] = {k: v for k, v in img.info.items() if isinstance(v, str)}
             if isinstance(text_chunks, Mapping):
                 items.update(text_chunks)
             for key, value in items.items():
-                if not isinstance(key, str) or key in _PNG_XMP_KEYS or key in ("xmp", "exif"):
+                if not isinstance(key, str) or key in _PNG_XMP_KEYS:
                     continue
                 text = _as_text(value)
                 if text:

@@ -358,3 +358,12 @@ def test_corrupt_and_missing_files_raise_bilingual_errors(tmp_path: Path) -> Non
         find_signals(junk)
     with pytest.raises(InputError):
         find_signals(tmp_path / "missing.png")
+
+
+def test_png_xmp_in_plain_text_chunk_and_icc_profile_not_scanned(tmp_path: Path) -> None:
+    info = PngImagePlugin.PngInfo()
+    info.add_text("XML:com.adobe.xmp", xmp_attr(DMI + "DMI-PROHIBITED"))
+    p = tmp_path / "t.png"
+    picture().save(p, "PNG", pnginfo=info, icc_profile=b"\0\0 noai binary profile")
+    sigs = find_signals(p)
+    assert [(s.kind, s.blocking) for s in sigs] == [("xmp.plus:DataMining", True)]
