@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.genmeta.genmeta_files import jpeg_with_comment, png_with_text, webp_with_comment
 
 from myself_i2i.genmeta import GenKind, parse_a1111_parameters, read_generation_metadata
 from myself_i2i.genmeta.chunks import decode_user_comment
 from myself_i2i.models import Lora
+from tests.genmeta.genmeta_files import jpeg_with_comment, png_with_text, webp_with_comment
 
 PROMPT = (
     "masterpiece, best quality, 1girl, solo, school uniform, cherry blossoms, "

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.genmeta.genmeta_files import png_with_text, webp_comfy
 
 from myself_i2i.errors import MetadataError
 from myself_i2i.genmeta import GenKind, comfy_image_inputs, read_generation_metadata
 from myself_i2i.models import Lora
+from tests.genmeta.genmeta_files import png_with_text, webp_comfy
 
 #: The default text-to-image graph, as ComfyUI embeds it in PNG text "prompt".
 T2I: dict[str, Any] = {

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.genmeta.genmeta_files import picture, png_with_text
 
 from myself_i2i.errors import MetadataError
 from myself_i2i.genmeta import GenKind, read_generation_metadata, text_chunks
 from myself_i2i.models import Lora
+from tests.genmeta.genmeta_files import picture, png_with_text
 
 NAI_T2I_COMMENT: dict[str, Any] = {
     "prompt": "1girl, solo, silver hair, best quality, amazing quality, very aesthetic",
