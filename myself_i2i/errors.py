@@ -11,6 +11,7 @@ at the edge (CLI, web app, plugin). Third-party errors are translated with
     ├── ManifestError         a C2PA manifest is malformed or cannot be written
     ├── IdentityError         no identity yet, wrong passphrase, damaged key files
     ├── PledgeRefused         signing would put the pledge on something it does not cover
+    │   └── AlreadySigned     the image already carries a C2PA manifest
     ├── RegistryError         the source registry database is locked or damaged
     ├── MetadataError         generation metadata (graph JSON, infotext) cannot be read
     ├── RepositoryError       the manifest repository cannot be read or written
@@ -61,6 +62,10 @@ class PledgeRefused(MyselfI2IError):
     """Signing was refused because the pledge would not be true."""
 
     exit_code = 3
+
+
+class AlreadySigned(PledgeRefused):
+    """The image already carries a C2PA manifest; sign the unsigned original instead."""
 
 
 class RegistryError(MyselfI2IError):

@@ -31,7 +31,13 @@ from PIL import Image
 from myself_i2i import __version__
 from myself_i2i._internal import c2pa_backend
 from myself_i2i._internal.containers import manifest_store_bytes
-from myself_i2i.errors import ConfigError, InputError, MyselfI2IError, PledgeRefused
+from myself_i2i.errors import (
+    AlreadySigned,
+    ConfigError,
+    InputError,
+    MyselfI2IError,
+    PledgeRefused,
+)
 from myself_i2i.identity import Identity
 from myself_i2i.images import (
     SUPPORTED_FORMATS,
@@ -55,6 +61,8 @@ from myself_i2i.models import (
 from myself_i2i.pledge import PLEDGE_LABEL, Pledge
 
 FINGERPRINT_ALG = "org.myself-i2i.fingerprint.phash64.1"
+#: Short side below which the watermark is skipped (it needs enough 4x4 blocks).
+WATERMARK_MIN_SIDE = 256
 
 
 @dataclass(frozen=True)
@@ -367,7 +375,7 @@ def sign_image(
     fmt = str(img.format)
     mime = SUPPORTED_FORMATS[fmt]
     if manifest_store_bytes(original_bytes) is not None:
-        raise PledgeRefused(
+        raise AlreadySigned(
             f"{image}: already carries a C2PA manifest. Sign the unsigned original from your "
             "generator instead (re-signing would hide the earlier history).",
             f"{image}: すでに C2PA マニフェストがあります。生成ソフトが出力した署名前の元画像に"
@@ -416,7 +424,14 @@ def sign_image(
     locator: bytes | None = None
     asset = original_bytes
     work = img
-    if opts.watermark:
+    notes: list[str] = []
+    if opts.watermark and min(img.size) < WATERMARK_MIN_SIDE:
+        # Too small to carry the mark reliably: sign with the fingerprint only.
+        notes.append(
+            f"{image}: {img.width}x{img.height} is too small for the invisible watermark "
+            f"(short side < {WATERMARK_MIN_SIDE} px); signed with the fingerprint only."
+        )
+    elif opts.watermark:
         from myself_i2i.softbinding.watermark import embed, new_locator
 
         locator = new_locator()
@@ -542,7 +557,6 @@ def sign_image(
         img.close()
 
     # 7. Keep the manifest in the local repository (for recovery after re-encoding).
-    notes: list[str] = []
     if opts.keep_in_repository:
         try:
             from myself_i2i.repository import LocalRepository

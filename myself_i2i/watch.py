@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from myself_i2i.errors import InputError, MyselfI2IError, PledgeRefused
+from myself_i2i.errors import AlreadySigned, InputError, MyselfI2IError, PledgeRefused
 from myself_i2i.i18n import Lang, Text
 from myself_i2i.identity import Identity
 from myself_i2i.images import SUFFIX_FORMATS, open_image
@@ -183,9 +183,9 @@ class Watcher:
                 options=dataclasses.replace(opts, in_place=False),
             )
             return WatchEvent(path, "signed", output=target)
+        except AlreadySigned as e:
+            return WatchEvent(path, "skipped", reason=e.text)
         except PledgeRefused as e:
-            if "already carries a C2PA manifest" in e.text.en:
-                return WatchEvent(path, "skipped", reason=e.text)
             return WatchEvent(path, "refused", reason=e.text)
         except MyselfI2IError as e:
             return WatchEvent(path, "error", reason=e.text)

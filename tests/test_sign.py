@@ -221,3 +221,23 @@ def test_with_watermark(tmp_path: Path, alice: Identity, suffix: str) -> None:
         got = decode(im)
     assert got == res.locator
     assert os.path.getsize(res.output) > 0
+
+
+def test_small_image_signs_with_fingerprint_only(tmp_path: Path, alice: Identity) -> None:
+    """An image too small for the watermark is still signed, with a note saying so."""
+    from myself_i2i.sign import WATERMARK_MIN_SIDE
+
+    src = picture(tmp_path / "small.png", size=WATERMARK_MIN_SIDE - 56)
+    res = sign_image(src, alice, t2i=True, options=SignOptions(keep_in_repository=False))
+    assert res.locator is None
+    assert any("too small for the invisible watermark" in n for n in res.notes)
+    rep = verify_image(res.output, VerifyOptions(key_token=alice.token))
+    assert rep.verdict is Verdict.VERIFIED
+
+
+def test_already_signed_is_its_own_error(tmp_path: Path, alice: Identity) -> None:
+    from myself_i2i.errors import AlreadySigned
+
+    res = sign_t2i(picture(tmp_path / "a.png"), alice)
+    with pytest.raises(AlreadySigned):
+        sign_t2i(res.output, alice)
