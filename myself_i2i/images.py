@@ -103,13 +103,21 @@ def _unsupported_error(path: Path | str, fmt: str | None) -> ImageError:
     )
 
 
-def open_image(source: Path | bytes, *, name: str | None = None, load: bool = True) -> Image.Image:
+def open_image(
+    source: Path | bytes,
+    *,
+    name: str | None = None,
+    load: bool = True,
+    draft: tuple[int, int] | None = None,
+) -> Image.Image:
     """Open a PNG, JPEG or WebP image, fully decoding it when ``load`` is true.
 
     Args:
         source: a file path or the file's bytes.
         name: how to call the image in messages (defaults to the path).
         load: decode the pixels now, so truncation is found here and not later.
+        draft: for JPEG, decode at a reduced scale (DCT scaling) no smaller than this size;
+            every byte of the scan is still read, so truncation is still found.
 
     Raises:
         InputError: the path cannot be used.
@@ -142,6 +150,8 @@ def open_image(source: Path | bytes, *, name: str | None = None, load: bool = Tr
     if w * h > MAX_PIXELS or w <= 0 or h <= 0:
         img.close()
         raise _bomb_error(label, w, h)
+    if draft is not None and img.format == "JPEG":
+        img.draft("RGB", draft)
     if load:
         try:
             img.load()

@@ -41,6 +41,7 @@ from myself_i2i.errors import (
 from myself_i2i.identity import Identity
 from myself_i2i.images import (
     SUPPORTED_FORMATS,
+    THUMBNAIL_EDGE,
     check_path,
     format_for_suffix,
     hash_image,
@@ -371,7 +372,13 @@ def sign_image(
     # 1. Check the image; refuse one that is already signed.
     check_path(image)
     original_bytes = image.read_bytes()
-    img = open_image(original_bytes, name=str(image))
+    # Without a watermark only the thumbnail and the fingerprint need pixels, so a JPEG is
+    # decoded at a reduced DCT scale (all bytes are still read: truncation is still found).
+    img = open_image(
+        original_bytes,
+        name=str(image),
+        draft=None if opts.watermark else (THUMBNAIL_EDGE, THUMBNAIL_EDGE),
+    )
     fmt = str(img.format)
     mime = SUPPORTED_FORMATS[fmt]
     if manifest_store_bytes(original_bytes) is not None:
