@@ -33,6 +33,7 @@ Malformed XMP gives no signals (and no error). A file that is not a readable ima
 from __future__ import annotations
 
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -67,6 +68,15 @@ _BLOCKING_ENTRIES = frozenset({"ai_inference", "ai_generative_training"})
 
 #: ``noai`` / ``noimageai`` as whole tokens (letters, digits and ``_`` delimit words).
 _NOAI = re.compile(r"(?<![0-9A-Za-z_])(noimageai|noai)(?![0-9A-Za-z_])", re.IGNORECASE)
+
+#: Japanese free-text notices that Japanese illustrators write into descriptions and
+#: comments: 「AI学習禁止」「AI利用禁止」「無断AI使用禁止」「生成AIへの入力禁止」「i2i禁止」.
+#: Matched after NFKC normalisation (full-width ＡＩ, ｉ２ｉ become ASCII).
+_JA_NOTICE = re.compile(
+    r"((?:生成)?AI[^。.\n]{0,8}?(?:学習|利用|使用|入力|読み込み|読込|取り込み)[^。.\n]{0,6}?禁止"
+    r"|i2i[^。.\n]{0,6}?禁止|AI禁止)",
+    re.IGNORECASE,
+)
 
 #: Largest XMP packet we parse (bytes); real packets are a few KB.
 MAX_XMP_BYTES = 4 * 1024 * 1024
@@ -242,6 +252,9 @@ def _noai_signals(text: str, where: str) -> list[Signal]:
         excerpt = excerpt[: _EXCERPT - 1] + "…"
     for token in sorted({m.group(1).lower() for m in _NOAI.finditer(text)}):
         out.append(Signal(kind="noai", key=token, value=excerpt, blocking=True, where=where))
+    normalized = unicodedata.normalize("NFKC", text)
+    for phrase in sorted({m.group(1) for m in _JA_NOTICE.finditer(normalized)}):
+        out.append(Signal(kind="notice-ja", key=phrase, value=excerpt, blocking=True, where=where))
     return out
 
 

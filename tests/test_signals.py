@@ -367,3 +367,24 @@ def test_png_xmp_in_plain_text_chunk_and_icc_profile_not_scanned(tmp_path: Path)
     picture().save(p, "PNG", pnginfo=info, icc_profile=b"\0\0 noai binary profile")
     sigs = find_signals(p)
     assert [(s.kind, s.blocking) for s in sigs] == [("xmp.plus:DataMining", True)]
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("無断転載・AI学習禁止", "AI学習禁止"),
+        ("ＡＩ学習禁止です", "AI学習禁止"),
+        ("生成AIへの入力禁止", "生成AIへの入力禁止"),
+        ("ｉ２ｉ禁止", "i2i禁止"),
+    ],
+)
+def test_japanese_notice_in_png_text_blocks(tmp_path: Path, text: str, phrase: str) -> None:
+    path = write_png(tmp_path / "notice.png", {"Description": text})
+    sigs = find_signals(path)
+    assert [(s.kind, s.key, s.blocking) for s in sigs] == [("notice-ja", phrase, True)]
+    assert phrase in sigs[0].quote() or sigs[0].key == phrase
+
+
+@pytest.mark.parametrize("text", ["AIイラストです", "転載禁止", "AI-assisted colouring"])
+def test_unrelated_japanese_text_is_not_a_notice(tmp_path: Path, text: str) -> None:
+    assert find_signals(write_png(tmp_path / "plain.png", {"Description": text})) == []
