@@ -56,11 +56,22 @@ def _guard(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        lang = parse_lang(kwargs.get("lang"))  # the command's --lang, if it has one
         try:
             return fn(*args, **kwargs)
         except MyselfI2IError as e:
-            typer.echo(f"myself-i2i: {e.message(_lang())}", err=True)
+            typer.echo(f"myself-i2i: {e.message(lang)}", err=True)
             raise typer.Exit(e.exit_code) from None
+        except OSError as e:  # a file we were asked to write or read (e.g. --export-ca DIR)
+            where = f"{e.filename}: " if e.filename else ""
+            what = e.strerror or str(e)
+            typer.echo(
+                f"myself-i2i: {where}cannot be read or written ({what}). Check the path."
+                if lang == "en"
+                else f"myself-i2i: {where}読み書きできません（{what}）。パスを確かめてください。",
+                err=True,
+            )
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             typer.echo("myself-i2i: interrupted / 中断しました", err=True)
             raise typer.Exit(130) from None
@@ -95,7 +106,13 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            help="Show the version. / バージョンを表示",
+        ),
     ] = False,
 ) -> None:
     """myself-i2i."""
@@ -117,7 +134,10 @@ def init(
         ),
     ] = False,
     force: Annotated[
-        bool, typer.Option(help="Replace an existing identity (new key token).")
+        bool,
+        typer.Option(
+            help="Replace an existing identity (new key token). / 既存の ID を置き換え（キートークンが変わります）"
+        ),
     ] = False,
 ) -> None:
     """Create your personal signing identity. / 署名用の個人 ID を作成します。"""
@@ -125,9 +145,16 @@ def init(
 
     pw: str | None = None
     if passphrase:
-        pw = os.environ.get("MYSELF_I2I_PASSPHRASE") or str(
-            typer.prompt("Passphrase / パスフレーズ", hide_input=True, confirmation_prompt=True)
-        )
+        pw = os.environ.get("MYSELF_I2I_PASSPHRASE")
+        if not pw and not sys.stdin.isatty():
+            raise IdentityError(
+                "--passphrase needs a terminal to type it in, or MYSELF_I2I_PASSPHRASE.",
+                "--passphrase には入力用の端末か MYSELF_I2I_PASSPHRASE が必要です。",
+            )
+        if not pw:
+            pw = str(
+                typer.prompt("Passphrase / パスフレーズ", hide_input=True, confirmation_prompt=True)
+            )
     store = IdentityStore.default()
     ident = store.create(name or os.environ.get("USER", "") or "myself_i2i user", pw, force=force)
     _say(
@@ -145,10 +172,16 @@ def init(
 @_guard
 def identity(
     renew: Annotated[
-        bool, typer.Option(help="Issue a new signing certificate (token kept).")
+        bool,
+        typer.Option(
+            help="Issue a new signing certificate (token kept). / 署名証明書を更新（トークンは同じ）"
+        ),
     ] = False,
     export_ca: Annotated[
-        Path | None, typer.Option(help="Write your CA certificate (for others' keyrings).")
+        Path | None,
+        typer.Option(
+            help="Write your CA certificate (for others' keyrings). / CA 証明書を書き出し（他の人のキーリング用）"
+        ),
     ] = None,
 ) -> None:
     """Show your key token and the line to put in your profile. / キートークンを表示します。"""
@@ -195,7 +228,10 @@ def _pair(values: list[str], n: int, what: str) -> list[str | None]:
 @app.command()
 @_guard
 def sign(
-    images: Annotated[list[Path], typer.Argument(help="PNG / JPEG / WebP images to sign.")],
+    images: Annotated[
+        list[Path],
+        typer.Argument(help="PNG / JPEG / WebP images to sign. / 署名する PNG・JPEG・WebP 画像"),
+    ],
     t2i: Annotated[
         bool, typer.Option("--t2i", help="Made from text only. / テキストのみで生成")
     ] = False,
@@ -214,17 +250,33 @@ def sign(
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="Output file, or folder for several images."),
+        typer.Option(
+            "-o",
+            "--output",
+            help="Output file, or folder for several images. / 出力ファイル（複数画像ならフォルダ）",
+        ),
     ] = None,
-    in_place: Annotated[bool, typer.Option(help="Replace the input file.")] = False,
+    in_place: Annotated[
+        bool, typer.Option(help="Replace the input file. / 入力ファイルを置き換え")
+    ] = False,
     hashtag: Annotated[str, typer.Option(help="#Myself_i2i or #Noi2i")] = "#Myself_i2i",
-    source_thumbnails: Annotated[bool, typer.Option(help="Embed source thumbnails.")] = True,
-    watermark: Annotated[bool, typer.Option(help="Embed the invisible locator watermark.")] = True,
+    source_thumbnails: Annotated[
+        bool, typer.Option(help="Embed source thumbnails. / 素材のサムネイルを埋め込む")
+    ] = True,
+    watermark: Annotated[
+        bool, typer.Option(help="Embed the invisible locator watermark. / 見えない透かしを埋め込む")
+    ] = True,
     allow_unclear_metadata: Annotated[
-        bool, typer.Option(help="Sign t2i when metadata is unclear.")
+        bool,
+        typer.Option(
+            help="Sign t2i when metadata is unclear. / メタデータが不明確でも t2i として署名"
+        ),
     ] = False,
     sidecar: Annotated[
-        bool, typer.Option(help="Also write OUT.c2pa (the manifest store).")
+        bool,
+        typer.Option(
+            help="Also write OUT.c2pa (the manifest store). / OUT.c2pa（マニフェスト）も書き出す"
+        ),
     ] = False,
 ) -> None:
     """Sign images with the #Myself_i2i pledge. / 画像に #Myself_i2i の宣言を署名します。"""
@@ -284,17 +336,27 @@ def sign(
 @app.command()
 @_guard
 def verify(
-    images: Annotated[list[Path], typer.Argument(help="Images to verify.")],
+    images: Annotated[list[Path], typer.Argument(help="Images to verify. / 検証する画像")],
     text: Annotated[str | None, typer.Option(help="The post text. / 投稿文")] = None,
-    text_file: Annotated[Path | None, typer.Option(help="File with the post text.")] = None,
-    key_token: Annotated[str | None, typer.Option(help="Expected signer key token.")] = None,
+    text_file: Annotated[
+        Path | None, typer.Option(help="File with the post text. / 投稿文のファイル")
+    ] = None,
+    key_token: Annotated[
+        str | None, typer.Option(help="Expected signer key token. / 署名者のはずのキートークン")
+    ] = None,
     against: Annotated[
-        list[Path] | None, typer.Option(help="Your original, to compare (repeat).")
+        list[Path] | None,
+        typer.Option(help="Your original, to compare (repeat). / 比較する自分の原画（複数可）"),
     ] = None,
     repo: Annotated[
-        list[str] | None, typer.Option(help="Manifest repository DIR or URL (repeat).")
+        list[str] | None,
+        typer.Option(
+            help="Manifest repository DIR or URL (repeat). / マニフェストリポジトリのフォルダか URL（複数可）"
+        ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the JSON report. / JSON レポートを出力")
+    ] = False,
     lang: Annotated[str | None, typer.Option(help="ja | en")] = None,
 ) -> None:
     """Verify images against the pledge and the post. / 画像を宣言と投稿文に照らして検証します。"""
@@ -306,6 +368,11 @@ def verify(
     if text_file is not None:
         from myself_i2i.images import check_path
 
+        if text_file.is_dir():
+            raise ConfigError(
+                f"{text_file}: is a folder; --text-file needs a text file with the post.",
+                f"{text_file}: フォルダです。--text-file には投稿文のテキストファイルを指定してください。",
+            )
         try:
             post = check_path(text_file).read_text("utf-8")
         except UnicodeDecodeError as e:
@@ -335,7 +402,7 @@ def verify(
 @app.command()
 @_guard
 def inspect(
-    image: Annotated[Path, typer.Argument(help="Image to inspect.")],
+    image: Annotated[Path, typer.Argument(help="Image to inspect. / 表示する画像")],
     lang: Annotated[str | None, typer.Option(help="ja | en")] = None,
 ) -> None:
     """Print the manifest readably. / マニフェストを読みやすく表示します。"""
@@ -351,8 +418,11 @@ def inspect(
 @trust_app.command("add")
 @_guard
 def trust_add(
-    token_or_cert: Annotated[str, typer.Argument(help="Key token or CA certificate file.")],
-    name: Annotated[str, typer.Option(help="Who it is, e.g. @handle.")],
+    token_or_cert: Annotated[
+        str,
+        typer.Argument(help="Key token or CA certificate file. / キートークンか CA 証明書ファイル"),
+    ],
+    name: Annotated[str, typer.Option(help="Who it is, e.g. @handle. / 誰の鍵か（例 @handle）")],
 ) -> None:
     """Trust a creator. / 作者を信頼します。"""
     from myself_i2i.keyring import Keyring
@@ -370,8 +440,9 @@ def trust_list() -> None:
     entries = Keyring.default().entries()
     if not entries:
         _say("No trusted creators yet.", "信頼する作者はまだいません。")
+    ca_note = "  (CA 証明書)" if _lang() == "ja" else "  (CA certificate)"
     for t in entries:
-        typer.echo(f"{t.token}  {t.name}{'  (CA certificate)' if t.ca_pem else ''}")
+        typer.echo(f"{t.token}  {t.name}{ca_note if t.ca_pem else ''}")
 
 
 @trust_app.command("remove")
@@ -396,14 +467,22 @@ def trust_remove(token_or_name: Annotated[str, typer.Argument()]) -> None:
 @sources_app.command("add")
 @_guard
 def sources_add(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursive).")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Files or folders (recursive). / ファイルかフォルダ（再帰的）"),
+    ],
     relation: Annotated[
         str, typer.Option(help="own-drawing | own-photo | own-generation | permitted")
     ],
-    evidence: Annotated[str | None, typer.Option(help="How the author permitted it.")] = None,
-    evidence_url: Annotated[str | None, typer.Option(help="URL of the permission.")] = None,
+    evidence: Annotated[
+        str | None, typer.Option(help="How the author permitted it. / 許可の根拠")
+    ] = None,
+    evidence_url: Annotated[
+        str | None, typer.Option(help="URL of the permission. / 許可の URL")
+    ] = None,
 ) -> None:
     """Register your own or permitted sources. / 自分の素材・許可済み素材を登録します。"""
+    from rich.console import Console
     from rich.progress import Progress
 
     from myself_i2i.images import check_path
@@ -420,7 +499,12 @@ def sources_add(
     for p in paths:
         if not p.exists():
             check_path(p)
-    with SourceRegistry.open() as reg, Progress(transient=True) as progress:
+    with (
+        SourceRegistry.open() as reg,
+        Progress(
+            transient=True, console=Console(stderr=True), disable=not sys.stderr.isatty()
+        ) as progress,
+    ):
         task = progress.add_task("hashing / ハッシュ計算", total=None)
 
         def tick(done: int, total: int) -> None:
@@ -433,8 +517,8 @@ def sources_add(
         f"登録 {res.added} 件、登録済み {res.already} 件、未変更スキップ {res.skipped_unchanged} 件、"
         f"失敗 {len(res.failed)} 件",
     )
-    for _path, why in res.failed:
-        typer.echo(f"  failed: {why}", err=True)
+    for why in res.failed_text:
+        _say(f"  failed: {why.en}", f"  失敗: {why.ja}", err=True)
     if res.failed and not (res.added or res.already or res.skipped_unchanged):
         raise typer.Exit(2)
 
@@ -460,7 +544,9 @@ def sources_list() -> None:
 @sources_app.command("remove")
 @_guard
 def sources_remove(
-    ident: Annotated[list[str], typer.Argument(help="id, sha256 prefix or path")],
+    ident: Annotated[
+        list[str], typer.Argument(help="id, sha256 prefix or path / ID・sha256 の先頭・パス")
+    ],
 ) -> None:
     """Remove registered sources. / 登録を削除します。"""
     from myself_i2i.errors import RegistryError
@@ -486,7 +572,10 @@ def sources_check(file: Annotated[Path, typer.Argument()]) -> None:
 @app.command("check-source")
 @_guard
 def check_source(
-    files: Annotated[list[Path], typer.Argument(help="Images you plan to use as i2i input.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="Images you plan to use as i2i input. / i2i に使う予定の画像"),
+    ],
 ) -> None:
     """Before i2i: registry status and artists' do-not-use signals. / i2i 前の確認。"""
     from myself_i2i.paths import home
@@ -548,10 +637,19 @@ def check_source(
 def publish(
     images: Annotated[
         list[Path] | None,
-        typer.Argument(help="Signed images (default: every manifest in your local repository)."),
+        typer.Argument(
+            help="Signed images (default: every manifest in your local repository). / 署名済み画像（省略時はローカルの全マニフェスト）"
+        ),
     ] = None,
-    repo: Annotated[str, typer.Option(help="Target repository DIR or URL.")] = "",
-    token: Annotated[str | None, typer.Option(help="Upload token for an HTTP repository.")] = None,
+    repo: Annotated[
+        str, typer.Option(help="Target repository DIR or URL. / 公開先のフォルダか URL")
+    ] = "",
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="Upload token for an HTTP repository. / HTTP リポジトリのアップロードトークン"
+        ),
+    ] = None,
 ) -> None:
     """Add manifests to a repository (for recovery after re-encoding). / マニフェストを公開します。"""
     from myself_i2i.repository import LocalRepository, open_repository
@@ -561,7 +659,6 @@ def publish(
         raise ConfigError(
             "give --repo DIR or --repo URL.", "--repo DIR か --repo URL を指定してください。"
         )
-    target = open_repository(repo, create=True, token=token)
     items: list[tuple[bytes, bytes | None, str, str]]
     if images:
         items = manifests_of_images(images)
@@ -572,6 +669,7 @@ def publish(
                 for loc, fp, title in local.entries()
                 if (s := local.get(loc)) is not None
             ]
+    target = open_repository(repo, create=True, token=token)  # only once the inputs are good
     n = 0
     for store, loc, fp, title in items:
         if isinstance(target, LocalRepository):
@@ -587,9 +685,13 @@ def publish(
 @app.command()
 @_guard
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    max_upload_mb: Annotated[int, typer.Option(help="Largest upload in MB.")] = 50,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on. / 待ち受けるアドレス")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port. / ポート")] = 8000,
+    max_upload_mb: Annotated[
+        int, typer.Option(help="Largest upload in MB. / アップロード上限（MB）")
+    ] = 50,
 ) -> None:
     """Run the web verifier page and API. / Web 検証ページと API を起動します。"""
     from myself_i2i.web import WebConfig
@@ -603,7 +705,11 @@ def serve(
 @_guard
 def repo_serve(
     directory: Annotated[
-        Path | None, typer.Option("--dir", help="Repository folder (default: yours).")
+        Path | None,
+        typer.Option(
+            "--dir",
+            help="Repository folder (default: yours). / リポジトリのフォルダ（省略時は自分のもの）",
+        ),
     ] = None,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8765,
@@ -630,7 +736,11 @@ def repo_serve(
 @_guard
 def repo_list(
     directory: Annotated[
-        Path | None, typer.Option("--dir", help="Repository folder (default: yours).")
+        Path | None,
+        typer.Option(
+            "--dir",
+            help="Repository folder (default: yours). / リポジトリのフォルダ（省略時は自分のもの）",
+        ),
     ] = None,
 ) -> None:
     """List the manifests in a repository. / リポジトリ内のマニフェスト一覧。"""
@@ -646,15 +756,27 @@ def repo_list(
 @app.command()
 @_guard
 def watch(
-    outdir: Annotated[Path, typer.Argument(help="Output folder of your generation UI.")],
+    outdir: Annotated[
+        Path, typer.Argument(help="Output folder of your generation UI. / 生成 UI の出力フォルダ")
+    ],
     signed_dir: Annotated[
-        Path | None, typer.Option(help="Where signed copies go (default OUTDIR/signed).")
+        Path | None,
+        typer.Option(
+            help="Where signed copies go (default OUTDIR/signed). / 署名済みコピーの保存先（省略時 OUTDIR/signed）"
+        ),
     ] = None,
     inputs: Annotated[
-        Path | None, typer.Option(help="Folder with the i2i input files (looked up by name).")
+        Path | None,
+        typer.Option(
+            help="Folder with the i2i input files (looked up by name). / i2i 入力画像のフォルダ（名前で検索）"
+        ),
     ] = None,
-    once: Annotated[bool, typer.Option(help="Handle what is there now, then exit.")] = False,
-    interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 2.0,
+    once: Annotated[
+        bool, typer.Option(help="Handle what is there now, then exit. / 今ある画像だけ処理して終了")
+    ] = False,
+    interval: Annotated[
+        float, typer.Option(help="Seconds between polls. / 確認の間隔（秒）")
+    ] = 2.0,
     hashtag: Annotated[str, typer.Option(help="#Myself_i2i or #Noi2i")] = "#Myself_i2i",
     passphrase: Annotated[str | None, typer.Option(hidden=True)] = None,
 ) -> None:

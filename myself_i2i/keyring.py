@@ -79,8 +79,10 @@ class Keyring:
                 cert = x509.load_pem_x509_certificate(p.read_bytes())
             except (OSError, ValueError) as e:
                 raise KeyringError(
-                    f"{p}: not a PEM certificate ({e}).",
-                    f"{p}: PEM 形式の証明書ではありません（{e}）。",
+                    f"{p}: not a PEM certificate. Give a key token (mi2i:…) or the CA file "
+                    "from `myself-i2i identity --export-ca`.",
+                    f"{p}: PEM 形式の証明書ではありません。キートークン（mi2i:…）か "
+                    "`myself-i2i identity --export-ca` で書き出した CA ファイルを指定してください。",
                 ) from e
             token = token_for_cert(cert)
             ca_pem = p.read_text("ascii")

@@ -35,13 +35,14 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 
 from myself_i2i._internal.hamming_index import HammingIndex
 from myself_i2i.errors import ConfigError, InputError, RegistryError
+from myself_i2i.i18n import Text
 from myself_i2i.images import SUFFIX_FORMATS, ImageHashes, hash_image
 from myself_i2i.models import Evidence, Relation
 from myself_i2i.paths import ensure_home
@@ -114,13 +115,15 @@ class AddResult:
     ``added``: new entries; ``already``: pictures that were registered before (relation or
     evidence updated if they differ) — including files hashed again because they changed
     or were new paths; ``skipped_unchanged``: files not read again because their path, size
-    and modification time match an earlier run; ``failed``: ``(path, one-line reason)``.
+    and modification time match an earlier run; ``failed``: ``(path, one-line reason)``;
+    ``failed_text``: the same reasons in English and Japanese, in the same order.
     """
 
     added: int
     already: int
     skipped_unchanged: int
     failed: list[tuple[str, str]]
+    failed_text: list[Text] = field(default_factory=list)
 
 
 # -- errors --------------------------------------------------------------------------
@@ -584,6 +587,7 @@ class SourceRegistry:
         total = len(files)
         added = already = skipped = 0
         failed: list[tuple[str, str]] = []
+        failed_text: list[Text] = []
         done = 0
         if workers is None:
             workers = max(1, min(4, os.cpu_count() or 1))
@@ -624,9 +628,11 @@ class SourceRegistry:
                         results.append((ap, stat_key, fut.result()))
                     except InputError as e:  # ImageError is an InputError
                         failed.append((str(f), e.text.en))
+                        failed_text.append(e.text)
                         tick()
                     except (OSError, ValueError) as e:  # vanished or unreadable mid-way
                         failed.append((str(f), f"{f}: cannot be read ({e})."))
+                        failed_text.append(Text(failed[-1][1], f"{f}: 読み込めません（{e}）。"))
                         tick()
                 # 2. one short write transaction for the batch
                 with self._write():
@@ -654,7 +660,13 @@ class SourceRegistry:
                                 (ap, stat_key[0], stat_key[1], hashes.sha256.lower()),
                             )
                         tick()
-        return AddResult(added=added, already=already, skipped_unchanged=skipped, failed=failed)
+        return AddResult(
+            added=added,
+            already=already,
+            skipped_unchanged=skipped,
+            failed=failed,
+            failed_text=failed_text,
+        )
 
     def remove(self, ident: str) -> int:
         """Remove entries by id, SHA-256 prefix (at least 8 hex digits) or registered path.

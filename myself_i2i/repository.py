@@ -109,7 +109,15 @@ class LocalRepository:
                     f"{root}: マニフェストリポジトリではありません（index.sqlite がありません）。"
                     "パスを確認するか `myself-i2i publish --repo DIR` で作成してください。",
                 )
-            root.mkdir(parents=True, exist_ok=True)
+            try:
+                root.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise RepositoryError(
+                    f"{root}: cannot create a manifest repository folder here ({e.strerror}). "
+                    "Give a folder path.",
+                    f"{root}: ここにマニフェストリポジトリのフォルダを作れません（{e.strerror}）。"
+                    "フォルダのパスを指定してください。",
+                ) from e
         conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(db, timeout=5.0, isolation_level=None)

@@ -256,3 +256,62 @@ def test_subprocess_errors_and_verdicts(tmp_path: Path) -> None:
     with Image.open(tmp_path / "a.signed.png") as im:
         assert im.size == (256, 256)
     assert not [n for n in files(tmp_path) if n.endswith(".tmp")]
+
+
+# --- found by trying it as a new user --------------------------------------------------------
+
+
+def test_unwritable_outputs_are_one_line_and_write_nothing(tmp_path: Path) -> None:
+    init()
+    code, _, err = run("identity", "--export-ca", str(tmp_path / "nodir" / "ca.pem"))
+    assert_one_line_error(code, err)
+    code, _, err = run("identity", "--export-ca", str(tmp_path))  # a folder
+    assert_one_line_error(code, err)
+    text = tmp_path / "post.txt"
+    text.write_text("#Myself_i2i", "utf-8")
+    code, _, err = run("publish", "--repo", str(text))  # a file, not a folder
+    assert_one_line_error(code, err)
+    unsigned = picture(tmp_path / "a.png")
+    code, _, err = run("publish", str(unsigned), "--repo", str(tmp_path / "repo"))
+    assert_one_line_error(code, err)
+    assert not (tmp_path / "repo").exists()  # the repository is not created for nothing
+    code, _, err = run("verify", str(unsigned), "--text-file", str(tmp_path))
+    assert_one_line_error(code, err)
+    assert "--text-file" in err
+
+
+def test_lang_option_also_applies_to_errors(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.png"
+    for cmd in ("verify", "inspect"):
+        code, _, err = run(cmd, str(missing), "--lang", "ja")
+        assert_one_line_error(code, err)
+        assert "ファイルが見つかりません" in err
+
+
+def test_init_passphrase_without_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MYSELF_I2I_PASSPHRASE", raising=False)
+    code, _, err = run("init", "--name", "alice", "--passphrase")  # stdin is not a terminal
+    assert_one_line_error(code, err)
+    assert "MYSELF_I2I_PASSPHRASE" in err
+    assert run("identity")[0] != 0  # nothing was created
+
+
+def test_sources_add_failures_in_japanese(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "drawings"
+    picture(folder / "good.png")
+    _truncated(folder / "broken.png")
+    monkeypatch.setenv("MYSELF_I2I_LANG", "ja")
+    code, out, err = run("sources", "add", str(folder), "--relation", "own-drawing")
+    assert code == 0
+    assert out.startswith("登録 1 件"), out  # no stray blank line from the progress bar
+    assert "失敗: " in err and "壊れている" in err and "failed" not in err
+
+
+def test_trust_list_in_japanese(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    init()
+    ca = tmp_path / "ca.pem"
+    assert run("identity", "--export-ca", str(ca))[0] == 0
+    assert run("trust", "add", str(ca), "--name", "@alice")[0] == 0
+    monkeypatch.setenv("MYSELF_I2I_LANG", "ja")
+    code, out, _ = run("trust", "list")
+    assert code == 0 and "(CA 証明書)" in out
