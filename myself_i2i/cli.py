@@ -215,6 +215,11 @@ def identity(
 def _pair(values: list[str], n: int, what: str) -> list[str | None]:
     if not values:
         return [None] * n
+    if n == 0:
+        raise ConfigError(
+            f"{what} describes a --source image, but no --source was given.",
+            f"{what} は --source の画像についての指定ですが、--source がありません。",
+        )
     if len(values) == 1:
         return [values[0]] * n
     if len(values) != n:
@@ -223,6 +228,16 @@ def _pair(values: list[str], n: int, what: str) -> list[str | None]:
             f"{what} は 1 回（全素材共通）か --source ごとに（{n} 回）指定してください。{len(values)} 回指定されました。",
         )
     return list(values)
+
+
+def _reason_ja(reason: str) -> str:
+    """Japanese for :attr:`ResolvedSource.reason` (``registry (exact)`` and the like)."""
+    if reason.startswith("registry (") and reason.endswith(")"):
+        return f"登録済み・{reason[len('registry (') : -1]} 一致"
+    return {
+        "explicit permission": "明示的な許可",
+        "own signed t2i output": "自分の署名済み t2i 出力",
+    }.get(reason, reason)
 
 
 @app.command()
@@ -320,14 +335,14 @@ def sign(
         for rs in res.sources:
             _say(
                 f"  source {rs.record.title}: {rs.record.relation.value} via {rs.reason}",
-                f"  素材 {rs.record.title}: {rs.record.relation.value}（{rs.reason}）",
+                f"  素材 {rs.record.title}: {rs.record.relation.value}（{_reason_ja(rs.reason)}）",
             )
         if sidecar:
             side = res.output.with_suffix(res.output.suffix + ".c2pa")
             side.write_bytes(res.manifest_store)
             _say(f"  manifest store: {side}", f"  マニフェスト: {side}")
-        for note in res.notes:
-            typer.echo(f"  note: {note}", err=True)
+        for note in res.notes_text:
+            _say(f"  note: {note.en}", f"  注意: {note.ja}", err=True)
 
 
 # --- verify -----------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from myself_i2i.errors import (
     MyselfI2IError,
     PledgeRefused,
 )
+from myself_i2i.i18n import Text
 from myself_i2i.identity import Identity
 from myself_i2i.images import (
     SUPPORTED_FORMATS,
@@ -101,6 +102,7 @@ class SignResult:
     fingerprint: str
     sources: tuple[ResolvedSource, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    notes_text: tuple[Text, ...] = field(default_factory=tuple)  # ``notes`` in en and ja
 
 
 def normalize_hashtag(tag: str) -> str:
@@ -431,12 +433,16 @@ def sign_image(
     locator: bytes | None = None
     asset = original_bytes
     work = img
-    notes: list[str] = []
+    notes: list[Text] = []
     if opts.watermark and min(img.size) < WATERMARK_MIN_SIDE:
         # Too small to carry the mark reliably: sign with the fingerprint only.
         notes.append(
-            f"{image}: {img.width}x{img.height} is too small for the invisible watermark "
-            f"(short side < {WATERMARK_MIN_SIDE} px); signed with the fingerprint only."
+            Text(
+                f"{image}: {img.width}x{img.height} is too small for the invisible watermark "
+                f"(short side < {WATERMARK_MIN_SIDE} px); signed with the fingerprint only.",
+                f"{image}: {img.width}x{img.height} は見えない透かしには小さすぎます"
+                f"（短辺 {WATERMARK_MIN_SIDE} px 未満）。指紋だけで署名しました。",
+            )
         )
     elif opts.watermark:
         from myself_i2i.softbinding.watermark import embed, new_locator
@@ -573,7 +579,7 @@ def sign_image(
         except ImportError:
             pass
         except MyselfI2IError as e:
-            notes.append(e.text.en)
+            notes.append(e.text)
     return SignResult(
         input=image,
         output=target,
@@ -582,5 +588,6 @@ def sign_image(
         locator=locator,
         fingerprint=fingerprint,
         sources=tuple(resolved),
-        notes=tuple(notes),
+        notes=tuple(n.en for n in notes),
+        notes_text=tuple(notes),
     )

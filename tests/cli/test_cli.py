@@ -315,3 +315,27 @@ def test_trust_list_in_japanese(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("MYSELF_I2I_LANG", "ja")
     code, out, _ = run("trust", "list")
     assert code == 0 and "(CA 証明書)" in out
+
+
+def test_sign_source_options_without_source(tmp_path: Path) -> None:
+    init()
+    src = picture(tmp_path / "a.png")
+    before = files(tmp_path)
+    for opt in ("--relation", "--evidence", "--evidence-url"):
+        value = "permitted" if opt == "--relation" else "x"
+        code, _, err = run("sign", "--t2i", str(src), opt, value)
+        assert_one_line_error(code, err)
+        assert opt in err and "--source" in err
+    assert files(tmp_path) == before
+
+
+def test_sign_output_in_japanese(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    init()
+    src = picture(tmp_path / "a.png", size=128)  # too small for the watermark: a note
+    own = picture(tmp_path / "own.png", seed=3)
+    assert run("sources", "add", str(own), "--relation", "own-drawing")[0] == 0
+    monkeypatch.setenv("MYSELF_I2I_LANG", "ja")
+    code, out, err = run("sign", str(src), "--source", str(own))
+    assert code == 0, err
+    assert "登録済み・exact 一致" in out and "registry" not in out
+    assert "注意: " in err and "透かし" in err and "note:" not in err
