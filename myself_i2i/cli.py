@@ -697,13 +697,29 @@ def publish(
     _say(f"published {n} manifest(s) to {repo}", f"{repo} に {n} 件のマニフェストを公開しました")
 
 
+def _check_bindable(host: str, port: int) -> None:
+    """Fail with one line before starting a server that could not listen."""
+    import socket
+
+    try:
+        family, _, _, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(addr)
+    except OSError as e:
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({e.strerror or e}). Choose another --port.",
+            f"{host}:{port} で待ち受けできません（{e.strerror or e}）。別の --port を指定してください。",
+        ) from e
+
+
 @app.command()
 @_guard
 def serve(
     host: Annotated[
         str, typer.Option(help="Address to listen on. / 待ち受けるアドレス")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port. / ポート")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port. / ポート")] = 8000,
     max_upload_mb: Annotated[
         int, typer.Option(help="Largest upload in MB. / アップロード上限（MB）")
     ] = 50,
@@ -712,6 +728,7 @@ def serve(
     from myself_i2i.web import WebConfig
     from myself_i2i.web import serve as serve_web
 
+    _check_bindable(host, port)
     _say(f"web verifier on http://{host}:{port}/", f"Web 検証ページ：http://{host}:{port}/")
     serve_web(host, port, WebConfig(max_upload_bytes=max_upload_mb * 1024 * 1024))
 
@@ -727,7 +744,7 @@ def repo_serve(
         ),
     ] = None,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8765,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port. / ポート")] = 8765,
 ) -> None:
     """Serve a manifest repository over HTTP. / リポジトリを HTTP で公開します。"""
     from myself_i2i.repository import LocalRepository
@@ -735,6 +752,7 @@ def repo_serve(
 
     root = directory or LocalRepository.default_path()
     app_ = create_repository_app(root)
+    _check_bindable(host, port)
     with LocalRepository.open(root) as r:
         tok = r.upload_token()
     _say(

@@ -339,3 +339,16 @@ def test_sign_output_in_japanese(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert code == 0, err
     assert "登録済み・exact 一致" in out and "registry" not in out
     assert "注意: " in err and "透かし" in err and "note:" not in err
+
+
+def test_serve_on_a_busy_port_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        for cmd in (["serve"], ["repo", "serve", "--dir", str(tmp_path / "repo")]):
+            code, out, err = run(*cmd, "--port", port)
+            assert_one_line_error(code, err)
+            assert port in err and out == ""
