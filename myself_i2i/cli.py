@@ -844,8 +844,30 @@ def watch(
 
 
 def main() -> None:
-    """Console entry point."""
-    app()
+    """Console entry point.
+
+    Usage errors (a missing option, a bad value) become one ``myself-i2i:`` line with
+    exit code 2 like every other error, instead of a framed usage box.
+    """
+    from typer.exceptions import TyperException
+
+    try:
+        rc = app(standalone_mode=False)
+    except TyperException as e:
+        fmt = getattr(e, "format_message", None)
+        if type(e).__name__ == "NoArgsIsHelpError" or not callable(fmt):
+            # `myself-i2i` or `myself-i2i sources` alone: show the help, as before
+            typer.echo(str(fmt() if callable(fmt) else e))
+            sys.exit(2)
+        ctx = getattr(e, "ctx", None)
+        path = str(getattr(ctx, "command_path", "") or "myself-i2i")
+        hint = f"see `{path} --help`" if _lang() == "en" else f"`{path} --help` を参照してください"
+        typer.echo(f"myself-i2i: {fmt()} ({hint})", err=True)
+        sys.exit(2)
+    except typer.Abort:
+        typer.echo("myself-i2i: interrupted / 中断しました", err=True)
+        sys.exit(130)
+    sys.exit(rc if isinstance(rc, int) else 0)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,17 @@ def inspect_lines(image: Path, lang: Lang = "en") -> list[str]:
     for i in rep.ingredients:
         out.append(f"  ingredient: {i.get('title')} ({i.get('relationship')})")
     codes = rep.validation_codes
+    if rep.recovery and rep.recovery.get("route"):
+        # A recovered manifest never matches a re-encoded copy's bytes: say so instead of
+        # showing the expected dataHash mismatch as if it were damage.
+        route = rep.recovery["route"]
+        out.append(
+            f"  recovered by {route} from {rep.recovery.get('repository')}; the hard-binding "
+            "mismatch below is expected for a copy that is not the signed file"
+            if en
+            else f"  {rep.recovery.get('repository')} から {route} で復元。下のハードバインディング"
+            "不一致は、署名したファイルそのものではないコピーでは当然の結果です"
+        )
     if codes.get("failure"):
         out.append(f"  {'failures' if en else '失敗コード'}: {', '.join(codes['failure'])}")
     out.append(f"  {'validation' if en else '検証コード'}: {', '.join(codes.get('success', []))}")

@@ -408,7 +408,7 @@ def sign_image(
             f"{target}: the output would overwrite the input. Use --in-place to do that on purpose.",
             f"{target}: 出力先が入力と同じです。上書きする場合は --in-place を付けてください。",
         )
-    if format_for_suffix(target) not in (None, fmt):
+    if target.suffix and format_for_suffix(target) != fmt:
         raise ConfigError(
             f"{target}: the output name says a different format than the {fmt} input; keep the "
             "same file type.",

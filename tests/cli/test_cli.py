@@ -352,3 +352,21 @@ def test_serve_on_a_busy_port_is_one_line(tmp_path: Path) -> None:
             code, out, err = run(*cmd, "--port", port)
             assert_one_line_error(code, err)
             assert port in err and out == ""
+
+
+def test_usage_errors_are_one_line_through_the_console_entry(tmp_path: Path) -> None:
+    """Typer's framed usage box is replaced by one `myself-i2i:` line with exit code 2."""
+    for args in (("trust", "add", "mi2i:AAAA-AAAA-AAAA-AAAA-AAAA"), ("verify",), ("bogus",)):
+        p = _proc(*args)
+        assert_one_line_error(p.returncode, p.stderr)
+        assert p.stderr.startswith("myself-i2i: ")
+        assert "--help" in p.stderr
+
+
+def test_sign_refuses_an_output_name_of_another_format(tmp_path: Path) -> None:
+    init()
+    src = picture(tmp_path / "a.png")
+    for name in ("out.gif", "out.jpg"):
+        code, _, err = run("sign", "--t2i", "--no-watermark", str(src), "-o", str(tmp_path / name))
+        assert_one_line_error(code, err)
+        assert not (tmp_path / name).exists()
