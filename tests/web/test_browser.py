@@ -238,3 +238,57 @@ def test_phone_width(browser: Browser, server: str, pictures: Pictures) -> None:
 def test_labels_for_every_field(page: Page) -> None:
     for field in ("image", "text", "key_token", "against"):
         assert page.locator(f"label[for={field}]").count() >= 1, field
+
+
+def test_recovered_copy_from_a_repository(
+    browser: Browser, pictures: Pictures, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A copy re-encoded like X (manifest stripped, JPEG q85, smaller) is recovered."""
+    import io
+
+    import uvicorn
+    from PIL import Image
+
+    from myself_i2i._internal.containers import strip_manifest
+    from myself_i2i.repository import LocalRepository
+    from myself_i2i.sign import SignOptions, sign_image
+    from myself_i2i.testing import illustration, save
+    from myself_i2i.web import WebConfig
+
+    d = tmp_path_factory.mktemp("web-recovery")
+    src = save(illustration(640, 640, seed=12), d / "art.png")
+    res = sign_image(
+        src, pictures.identity, t2i=True, options=SignOptions(keep_in_repository=False)
+    )
+    with LocalRepository.open(d / "repo", create=True) as repo:
+        repo.add(res.manifest_store, locator=res.locator, fingerprint=res.fingerprint)
+    stripped = strip_manifest(res.output.read_bytes())
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(stripped)).convert("RGB").resize((512, 512)).save(buf, "JPEG", quality=85)
+    copy = d / "from_x.jpg"
+    copy.write_bytes(buf.getvalue())
+
+    config = WebConfig(repositories=(str(d / "repo"),), use_default_repositories=False)
+    port = _free_port()
+    srv = uvicorn.Server(
+        uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.05)
+    ctx = browser.new_context(locale="en-US", viewport={"width": 1000, "height": 900})
+    try:
+        pg = ctx.new_page()
+        pg.goto(f"http://127.0.0.1:{port}/")
+        _verify(pg, copy, text="#Myself_i2i", token=pictures.identity.token)
+        verdict, title, bg = _banner(pg)
+        assert verdict == "recovered" and bg == GOOD_BG, (verdict, title, bg)
+        assert "via watermark" in pg.inner_text("#result")
+        _shot(pg, "recovered-from-x")
+    finally:
+        ctx.close()
+        srv.should_exit = True
+        thread.join(10)
