@@ -30,7 +30,7 @@ from PIL import Image
 
 from myself_i2i import __version__
 from myself_i2i._internal import c2pa_backend
-from myself_i2i._internal.containers import manifest_store_bytes
+from myself_i2i._internal.containers import manifest_store_bytes, webp_is_lossless
 from myself_i2i.errors import (
     AlreadySigned,
     ConfigError,
@@ -285,7 +285,9 @@ def _check_metadata(
     return meta.generator
 
 
-def _save_like(img: Image.Image, original: Image.Image, fmt: str, out: io.BytesIO) -> None:
+def _save_like(
+    img: Image.Image, original: Image.Image, fmt: str, out: io.BytesIO, source_bytes: bytes = b""
+) -> None:
     """Re-encode a watermarked image keeping the original's metadata and quality."""
     params: dict[str, Any] = {}
     icc = original.info.get("icc_profile")
@@ -314,9 +316,8 @@ def _save_like(img: Image.Image, original: Image.Image, fmt: str, out: io.BytesI
     else:
         if xmp:
             params["xmp"] = xmp
-        lossless = bool(original.info.get("lossless")) or (
-            getattr(original, "mode", "") == "RGBA" and False
-        )
+        # A lossless WebP (VP8L bitstream) stays lossless; a lossy one is re-encoded at q95.
+        lossless = webp_is_lossless(source_bytes)
         img.save(out, "WEBP", quality=95, lossless=lossless, method=4, **params)
 
 
@@ -450,7 +451,7 @@ def sign_image(
         locator = new_locator()
         marked = embed(img, locator)
         buf = io.BytesIO()
-        _save_like(marked, img, fmt, buf)
+        _save_like(marked, img, fmt, buf, original_bytes)
         asset = buf.getvalue()
         work = marked
     fingerprint = perceptual_hash(work)

@@ -241,3 +241,16 @@ def test_already_signed_is_its_own_error(tmp_path: Path, alice: Identity) -> Non
     res = sign_t2i(picture(tmp_path / "a.png"), alice)
     with pytest.raises(AlreadySigned):
         sign_t2i(res.output, alice)
+
+
+def test_watermarked_lossless_webp_stays_lossless(tmp_path: Path, alice: Identity) -> None:
+    from myself_i2i._internal.containers import webp_is_lossless
+    from myself_i2i.testing import illustration, save
+
+    src = save(illustration(512, 512, seed=3), tmp_path / "l.webp", lossless=True)
+    assert webp_is_lossless(src.read_bytes())
+    res = sign_image(src, alice, t2i=True, options=SignOptions(keep_in_repository=False))
+    assert res.locator is not None
+    assert webp_is_lossless(res.output.read_bytes())
+    lossy = save(illustration(512, 512, seed=3), tmp_path / "q.webp", quality=80)
+    assert not webp_is_lossless(lossy.read_bytes())

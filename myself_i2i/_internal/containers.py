@@ -63,6 +63,13 @@ def _webp_chunks(data: bytes) -> list[tuple[bytes, int, int]]:
     return out
 
 
+def webp_is_lossless(data: bytes) -> bool:
+    """True when a WebP file's image data is a lossless (VP8L) bitstream."""
+    if not (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
+        return False
+    return any(ctype == b"VP8L" for ctype, _s, _e in _webp_chunks(data))
+
+
 def manifest_store_bytes(data: bytes) -> bytes | None:
     """The embedded JUMBF manifest store of a PNG, JPEG or WebP file, or None."""
     if data.startswith(_PNG_SIG):
