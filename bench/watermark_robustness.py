@@ -10,55 +10,35 @@ prints PSNR and the largest pixel change.
 from __future__ import annotations
 
 import argparse
-import io
 from collections.abc import Callable
 
 import numpy as np
-from PIL import Image, ImageEnhance
+from PIL import Image
 
 from myself_i2i.softbinding import watermark as wm
-from myself_i2i.testing import illustration, photo_like
-
-
-def _jpeg(img: Image.Image, q: int) -> Image.Image:
-    buf = io.BytesIO()
-    img.convert("RGB").save(buf, "JPEG", quality=q)
-    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-
-
-def _webp(img: Image.Image, q: int) -> Image.Image:
-    buf = io.BytesIO()
-    img.convert("RGB").save(buf, "WEBP", quality=q)
-    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-
-
-def _long(img: Image.Image, n: int) -> Image.Image:
-    s = n / max(img.size)
-    return img.resize((round(img.width * s), round(img.height * s)), Image.Resampling.LANCZOS)
-
-
-def _scale(img: Image.Image, f: float) -> Image.Image:
-    return img.resize((round(img.width * f), round(img.height * f)), Image.Resampling.BICUBIC)
-
-
-def _crop(img: Image.Image) -> Image.Image:
-    w, h = img.size
-    return img.crop((w // 20, h // 20, w - w // 20, h - h // 20))
-
+from myself_i2i.testing import (
+    brightness,
+    crop_border,
+    illustration,
+    long_side,
+    photo_like,
+    reencode,
+    rescale,
+)
 
 ATTACKS: dict[str, Callable[[Image.Image], Image.Image]] = {
     "none": lambda i: i,
-    "JPEG q85": lambda i: _jpeg(i, 85),
-    "JPEG q75": lambda i: _jpeg(i, 75),
-    "JPEG q60": lambda i: _jpeg(i, 60),
-    "WebP q80": lambda i: _webp(i, 80),
-    "long side 2048": lambda i: _long(i, 2048),
-    "long side 1024 + JPEG q85": lambda i: _jpeg(_long(i, 1024), 85),
-    "X-like 4096->2048 + JPEG q85": lambda i: _jpeg(_long(i, 2048), 85),
-    "brightness +10%": lambda i: ImageEnhance.Brightness(i).enhance(1.1),
-    "brightness -10%": lambda i: ImageEnhance.Brightness(i).enhance(0.9),
-    "rescale x0.9": lambda i: _scale(i, 0.9),
-    "crop 10% (allowed to fail)": _crop,
+    "JPEG q85": lambda i: reencode(i, "JPEG", 85),
+    "JPEG q75": lambda i: reencode(i, "JPEG", 75),
+    "JPEG q60": lambda i: reencode(i, "JPEG", 60),
+    "WebP q80": lambda i: reencode(i, "WEBP", 80),
+    "long side 2048": lambda i: long_side(i, 2048),
+    "long side 1024 + JPEG q85": lambda i: reencode(long_side(i, 1024), "JPEG", 85),
+    "X-like 4096->2048 + JPEG q85": lambda i: reencode(long_side(i, 2048), "JPEG", 85),
+    "brightness +10%": lambda i: brightness(i, 1.1),
+    "brightness -10%": lambda i: brightness(i, 0.9),
+    "rescale x0.9": lambda i: rescale(i, 0.9),
+    "crop 10% (allowed to fail)": lambda i: crop_border(i, 0.10),
 }
 
 

@@ -6,11 +6,12 @@ and an optional photo-like variant. No files are shipped; everything is drawn he
 
 from __future__ import annotations
 
+import io
 import random
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
 
 
 def illustration(width: int = 768, height: int = 768, seed: int = 0) -> Image.Image:
@@ -66,3 +67,44 @@ def save(img: Image.Image, path: Path, **params: object) -> Path:
         img = img.convert("RGB")
     img.save(path, fmt, **params)
     return path
+
+
+# --- what social platforms do to a posted picture ----------------------------------------------
+# Shared by the watermark tests, the watermark bench and the end-to-end robustness bench.
+
+
+def encode(img: Image.Image, fmt: str, **params: object) -> bytes:
+    """The bytes of ``img`` saved as ``fmt`` ("JPEG", "WEBP", "PNG"); JPEG/WebP drop alpha."""
+    out = io.BytesIO()
+    im = img.convert("RGB") if fmt in ("JPEG", "WEBP") else img
+    im.save(out, fmt, **params)
+    return out.getvalue()
+
+
+def reencode(img: Image.Image, fmt: str, quality: int) -> Image.Image:
+    """``img`` after a lossy round trip through ``fmt`` at ``quality``, decoded as RGB."""
+    return Image.open(io.BytesIO(encode(img, fmt, quality=quality))).convert("RGB")
+
+
+def long_side(img: Image.Image, side: int, *, upscale: bool = True) -> Image.Image:
+    """Resize (Lanczos) so the long side is ``side``; with ``upscale=False`` never enlarge."""
+    if not upscale and max(img.size) <= side:
+        return img
+    k = side / max(img.size)
+    return img.resize((round(img.width * k), round(img.height * k)), Image.Resampling.LANCZOS)
+
+
+def rescale(img: Image.Image, k: float) -> Image.Image:
+    """Scale by ``k`` (bicubic), like a screenshot at another zoom."""
+    return img.resize((round(img.width * k), round(img.height * k)), Image.Resampling.BICUBIC)
+
+
+def crop_border(img: Image.Image, frac: float) -> Image.Image:
+    """Cut ``frac`` of the width and height away, half on each side."""
+    dx, dy = round(img.width * frac / 2), round(img.height * frac / 2)
+    return img.crop((dx, dy, img.width - dx, img.height - dy))
+
+
+def brightness(img: Image.Image, k: float) -> Image.Image:
+    """Brightness times ``k`` (1.1 = +10 %)."""
+    return ImageEnhance.Brightness(img).enhance(k)

@@ -2,55 +2,38 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 
 import numpy as np
 import pytest
 import pywt
-from PIL import Image, ImageEnhance
+from PIL import Image
 
 from myself_i2i.errors import ImageError
 from myself_i2i.softbinding import watermark as wm
-from myself_i2i.testing import illustration, photo_like
+from myself_i2i.testing import (
+    brightness,
+    illustration,
+    long_side,
+    photo_like,
+    reencode,
+    rescale,
+)
 
 #: Documented floor (docs/watermark.md): measured 45-46 dB on illustrations at d1=36.
 PSNR_FLOOR_DB = 42.0
 
 
-def _jpeg(img: Image.Image, q: int) -> Image.Image:
-    buf = io.BytesIO()
-    img.convert("RGB").save(buf, "JPEG", quality=q)
-    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-
-
-def _webp(img: Image.Image, q: int) -> Image.Image:
-    buf = io.BytesIO()
-    img.convert("RGB").save(buf, "WEBP", quality=q)
-    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-
-
-def _long_side(img: Image.Image, n: int) -> Image.Image:
-    s = n / max(img.size)
-    size = (round(img.width * s), round(img.height * s))
-    return img.resize(size, Image.Resampling.LANCZOS)
-
-
-def _scale(img: Image.Image, f: float) -> Image.Image:
-    size = (round(img.width * f), round(img.height * f))
-    return img.resize(size, Image.Resampling.BICUBIC)
-
-
 ATTACKS: dict[str, Callable[[Image.Image], Image.Image]] = {
-    "jpeg85": lambda i: _jpeg(i, 85),
-    "jpeg75": lambda i: _jpeg(i, 75),
-    "jpeg60": lambda i: _jpeg(i, 60),
-    "webp80": lambda i: _webp(i, 80),
-    "long2048": lambda i: _long_side(i, 2048),
-    "long1024_jpeg85": lambda i: _jpeg(_long_side(i, 1024), 85),
-    "brightness+10": lambda i: ImageEnhance.Brightness(i).enhance(1.1),
-    "brightness-10": lambda i: ImageEnhance.Brightness(i).enhance(0.9),
-    "screenshot_x0.9": lambda i: _scale(i, 0.9),
+    "jpeg85": lambda i: reencode(i, "JPEG", 85),
+    "jpeg75": lambda i: reencode(i, "JPEG", 75),
+    "jpeg60": lambda i: reencode(i, "JPEG", 60),
+    "webp80": lambda i: reencode(i, "WEBP", 80),
+    "long2048": lambda i: long_side(i, 2048),
+    "long1024_jpeg85": lambda i: reencode(long_side(i, 1024), "JPEG", 85),
+    "brightness+10": lambda i: brightness(i, 1.1),
+    "brightness-10": lambda i: brightness(i, 0.9),
+    "screenshot_x0.9": lambda i: rescale(i, 0.9),
 }
 
 IMAGES: dict[str, Callable[[], Image.Image]] = {
