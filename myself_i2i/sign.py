@@ -45,11 +45,10 @@ from myself_i2i.images import (
     THUMBNAIL_EDGE,
     check_path,
     format_for_suffix,
-    hash_image,
-    make_thumbnail,
+    hashes_of,
     open_image,
     perceptual_hash,
-    upright,
+    thumbnail_jpeg,
 )
 from myself_i2i.models import (
     HASHTAGS,
@@ -88,6 +87,10 @@ class ResolvedSource:
     spec: SourceSpec
     record: SourceRecord
     reason: str  # e.g. "registry (exact)", "own signed t2i output", "explicit permission"
+    #: the file as read once for hashing, the ingredient and its thumbnail
+    data: bytes = field(default=b"", repr=False)
+    mime: str = "image/png"
+    thumbnail: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -169,9 +172,14 @@ def resolve_sources(
     try:
         for i, spec in enumerate(specs):
             path = Path(spec.path)
-            hashes = hash_image(path)
+            # Read and decode each source once: hashes, ingredient bytes and thumbnail.
+            data = check_path(path).read_bytes()
+            with open_image(data, name=str(path)) as img:
+                hashes = hashes_of(img, data)
+                mime = SUPPORTED_FORMATS[str(img.format)]
+                thumbnail = thumbnail_jpeg(img) if options.source_thumbnails else None
             # An artist's do-not-use signal wins over everything, even a registration.
-            own_manifest_assertions = own_manifest_assertion_list(path)
+            own_manifest_assertions = own_manifest_assertion_list(path, data)
             blocking = [s for s in find_signals(path, own_manifest_assertions) if s.blocking]
             if blocking:
                 quoted = "; ".join(s.quote() for s in blocking)
@@ -216,16 +224,22 @@ def resolve_sources(
                 evidence=evidence if relation is Relation.PERMITTED or evidence else None,
                 ingredient_label=f"source{i + 1}",
             )
-            resolved.append(ResolvedSource(spec=spec, record=record, reason=reason))
+            resolved.append(
+                ResolvedSource(spec, record, reason, data=data, mime=mime, thumbnail=thumbnail)
+            )
     finally:
         if registry is not None:
             registry.close()
     return resolved
 
 
-def own_manifest_assertion_list(path: Path) -> list[dict[str, Any]]:
-    """The assertions of a file's own active C2PA manifest (for do-not-use signals)."""
-    data = path.read_bytes()
+def own_manifest_assertion_list(path: Path, data: bytes | None = None) -> list[dict[str, Any]]:
+    """The assertions of a file's own active C2PA manifest (for do-not-use signals).
+
+    ``data`` is the file's content when the caller has already read it.
+    """
+    if data is None:
+        data = path.read_bytes()
     if manifest_store_bytes(data) is None:
         return []
     fmt = format_for_suffix(path) or "PNG"
@@ -319,22 +333,6 @@ def _save_like(
         # A lossless WebP (VP8L bitstream) stays lossless; a lossy one is re-encoded at q95.
         lossless = webp_is_lossless(source_bytes)
         img.save(out, "WEBP", quality=95, lossless=lossless, method=4, **params)
-
-
-def _thumbnail_of(img: Image.Image) -> bytes:
-    im = upright(img)
-    # A box reduction by the smallest integer factor that fits 512 px is one pass in C
-    # and looks as good as a resample at thumbnail size (no separate copy either).
-    factor = -(-max(im.width, im.height) // 512)
-    im = im.reduce(factor) if factor >= 2 else im.copy()
-    if im.mode != "RGB":
-        rgba = im.convert("RGBA")
-        bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        bg.alpha_composite(rgba)
-        im = bg.convert("RGB")
-    out = io.BytesIO()
-    im.save(out, "JPEG", quality=80)
-    return out.getvalue()
 
 
 def _atomic_target(target: Path) -> tuple[int, Path]:
@@ -456,7 +454,7 @@ def sign_image(
         work = marked
     fingerprint = perceptual_hash(work)
     # the pixels are decoded already: never decode the file a second time for the thumbnail
-    thumb = _thumbnail_of(work)
+    thumb = thumbnail_jpeg(work)
 
     # 5. Build the manifest.
     pledge = (
@@ -519,25 +517,18 @@ def sign_image(
     resources = {"claim-thumbnail.jpg": thumb}
     ingredients: list[c2pa_backend.IngredientInput] = []
     for r in resolved:
-        spath = Path(r.spec.path)
-        sdata = spath.read_bytes()
-        sfmt = format_for_suffix(spath)
-        with open_image(sdata, name=str(spath), load=False) as simg:
-            sfmt = str(simg.format)
         definition: dict[str, Any] = {
-            "title": spath.name,
+            "title": r.record.title,
             "relationship": "inputTo",
             "label": r.record.ingredient_label,
             "instance_id": r.record.ingredient_label,
         }
-        if opts.source_thumbnails:
+        if r.thumbnail is not None:
             tid = f"{r.record.ingredient_label}-thumbnail.jpg"
-            resources[tid] = make_thumbnail(spath)
+            resources[tid] = r.thumbnail
             definition["thumbnail"] = {"format": "image/jpeg", "identifier": tid}
         ingredients.append(
-            c2pa_backend.IngredientInput(
-                definition=definition, mime=SUPPORTED_FORMATS[sfmt], data=sdata
-            )
+            c2pa_backend.IngredientInput(definition=definition, mime=r.mime, data=r.data)
         )
 
     # 6. Sign into a temporary file beside the target, then rename.
