@@ -232,6 +232,31 @@ def _ev_cols(evidence: Evidence | None) -> tuple[str | None, str | None]:
     return evidence.text or None, evidence.url or None
 
 
+_INSERT = (
+    "INSERT INTO sources (sha256, pixel_sha256, phash, width, height, relation, "
+    "evidence_text, evidence_url, path, added_at) VALUES (?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+def _insert_row(
+    hashes: ImageHashes, relation: Relation, evidence: Evidence | None, path: str, now: str
+) -> tuple[object, ...]:
+    """The values of :data:`_INSERT` for one picture."""
+    ev_text, ev_url = _ev_cols(evidence)
+    return (
+        hashes.sha256.lower(),
+        hashes.pixel_sha256,
+        hashes.phash.lower(),
+        hashes.width,
+        hashes.height,
+        relation.value,
+        ev_text,
+        ev_url,
+        path,
+        now,
+    )
+
+
 def aspect_close(w1: int, h1: int, w2: int, h2: int, tol: float = ASPECT_TOLERANCE) -> bool:
     """Whether two sizes have width/height ratios within ``tol`` of each other."""
     if min(w1, h1, w2, h2) <= 0:
@@ -463,24 +488,8 @@ class SourceRegistry:
             "SELECT id, relation, evidence_text, evidence_url FROM sources WHERE sha256 = ?",
             (sha,),
         ).fetchone()
-        ev_text, ev_url = _ev_cols(evidence)
         if row is None:
-            cur = c.execute(
-                "INSERT INTO sources (sha256, pixel_sha256, phash, width, height, relation, "
-                "evidence_text, evidence_url, path, added_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (
-                    sha,
-                    hashes.pixel_sha256,
-                    hashes.phash.lower(),
-                    hashes.width,
-                    hashes.height,
-                    relation.value,
-                    ev_text,
-                    ev_url,
-                    path,
-                    _now(),
-                ),
-            )
+            cur = c.execute(_INSERT, _insert_row(hashes, relation, evidence, path, _now()))
             new_id = int(cur.lastrowid or 0)
             self.index.add(new_id, int(hashes.phash, 16))
             return new_id, True
@@ -533,32 +542,11 @@ class SourceRegistry:
         entries were added.
         """
         now = _now()
-        rows = []
-        for hashes, relation, evidence, path in items:
-            ev_text, ev_url = _ev_cols(evidence)
-            rows.append(
-                (
-                    hashes.sha256.lower(),
-                    hashes.pixel_sha256,
-                    hashes.phash.lower(),
-                    hashes.width,
-                    hashes.height,
-                    relation.value,
-                    ev_text,
-                    ev_url,
-                    path,
-                    now,
-                )
-            )
+        rows = [_insert_row(h, rel, ev, path, now) for h, rel, ev, path in items]
         c = self._conn
         with self._errors(), self._write():
             before = int(c.execute("SELECT COALESCE(MAX(id), 0) FROM sources").fetchone()[0])
-            c.executemany(
-                "INSERT OR IGNORE INTO sources (sha256, pixel_sha256, phash, width, height, "
-                "relation, evidence_text, evidence_url, path, added_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?)",
-                rows,
-            )
+            c.executemany(_INSERT.replace("INSERT", "INSERT OR IGNORE", 1), rows)
             new = c.execute("SELECT id, phash FROM sources WHERE id > ?", (before,)).fetchall()
             self.index.add_many([(int(i), int(str(ph), 16)) for i, ph in new])
         return len(new)
