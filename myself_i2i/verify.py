@@ -72,6 +72,7 @@ class _Signed:
     mime: str
     store: bytes | None
     read: c2pa_backend.ManifestRead | None
+    detached: bool = False  #: the manifest came from a repository, not from the file
 
 
 def _ca_candidates(store: bytes) -> list[x509.Certificate]:
@@ -122,6 +123,17 @@ def own_t2i_generation(path: Path, identity: Identity) -> bool:
         return False
     ca = confirmed_signer_ca(data, mime, store)
     return ca is not None and token_for_cert(ca) == identity.token
+
+
+def _actions(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every action of the manifest's ``c2pa.actions`` assertions, in order."""
+    return [
+        a
+        for x in manifest.get("assertions", [])
+        if isinstance(x, dict) and str(x.get("label", "")).startswith("c2pa.actions")
+        for a in (x.get("data") or {}).get("actions", [])
+        if isinstance(a, dict)
+    ]
 
 
 def _pledge_data(manifest: dict[str, Any]) -> dict[str, Any] | None:
@@ -309,13 +321,7 @@ def _check_pledge(
                     ),
                 )
             )
-    created = [
-        a
-        for x in manifest.get("assertions", [])
-        if isinstance(x, dict) and str(x.get("label", "")).startswith("c2pa.actions")
-        for a in (x.get("data") or {}).get("actions", [])
-        if a.get("action") == "c2pa.created"
-    ]
+    created = [a for a in _actions(manifest) if a.get("action") == "c2pa.created"]
     if not any(
         a.get("digitalSourceType") == c2pa_backend.TRAINED_ALGORITHMIC_MEDIA for a in created
     ):
@@ -468,30 +474,33 @@ def _check_post(
 
 
 def _thumbnails(sig: _Signed) -> dict[str, str]:
-    out: dict[str, str] = {}
+    """Claim and ingredient thumbnails as data: URLs, keyed "claim" / ingredient id."""
     m = sig.read.active if sig.read else None
     if m is None:
-        return out
+        return {}
     items: list[tuple[str, dict[str, Any]]] = [("claim", m)]
     for i, ing in enumerate(m.get("ingredients", [])):
         items.append((str(ing.get("instance_id") or ing.get("label") or f"ingredient{i}"), ing))
-    for key, obj in items:
-        t = obj.get("thumbnail")
-        if not isinstance(t, dict) or "identifier" not in t:
-            continue
-        try:
-            blob = c2pa_backend.resource(
-                sig.data,
-                sig.mime,
-                str(t["identifier"]),
-                manifest_store=sig.store
-                if sig.read is not None and manifest_store_bytes(sig.data) is None
-                else None,
-            )
-        except ManifestError:
-            continue
-        fmt = str(t.get("format") or "image/jpeg")
-        out[key] = f"data:{fmt};base64,{base64.b64encode(blob).decode()}"
+    wanted = {
+        key: t
+        for key, obj in items
+        if isinstance(t := obj.get("thumbnail"), dict) and "identifier" in t
+    }
+    try:
+        blobs = c2pa_backend.resources(
+            sig.data,
+            sig.mime,
+            [str(t["identifier"]) for t in wanted.values()],
+            manifest_store=sig.store if sig.detached else None,
+        )
+    except ManifestError:
+        return {}
+    out: dict[str, str] = {}
+    for key, t in wanted.items():
+        blob = blobs.get(str(t["identifier"]))
+        if blob is not None:
+            fmt = str(t.get("format") or "image/jpeg")
+            out[key] = f"data:{fmt};base64,{base64.b64encode(blob).decode()}"
     return out
 
 
@@ -572,7 +581,7 @@ def verify_bytes(data: bytes, name: str, options: VerifyOptions | None = None) -
         )
         _evidence(report, data, name, opts, None)
         return report
-    sig = _Signed(data=data, mime=mime, store=store, read=read)
+    sig = _Signed(data=data, mime=mime, store=store, read=read, detached=detached)
     manifest = read.active or {}
     # 2. Signature and hard binding.
     tampered = _classify_failures(read, findings, detached=detached)
@@ -730,12 +739,7 @@ def verify_bytes(data: bytes, name: str, options: VerifyOptions | None = None) -
                 ),
             )
         )
-    actions = [
-        a
-        for x in manifest.get("assertions", [])
-        if isinstance(x, dict) and str(x.get("label", "")).startswith("c2pa.actions")
-        for a in (x.get("data") or {}).get("actions", [])
-    ]
+    actions = _actions(manifest)
     ingredients = [
         {
             k: v

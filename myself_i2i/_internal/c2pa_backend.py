@@ -116,11 +116,15 @@ def read_manifest(
     )
 
 
-def resource(asset: bytes, mime: str, uri: str, *, manifest_store: bytes | None = None) -> bytes:
-    """Bytes of a resource (e.g. a thumbnail) referenced by ``uri`` in the manifest.
+def resources(
+    asset: bytes, mime: str, uris: Sequence[str], *, manifest_store: bytes | None = None
+) -> dict[str, bytes]:
+    """Bytes of the resources (e.g. thumbnails) referenced by ``uris``, from one reader.
+
+    A resource that cannot be read is left out.
 
     Raises:
-        ManifestError: the resource cannot be read.
+        ManifestError: the manifest cannot be opened at all.
     """
     ctx = c2pa.Context(_settings(None))
     try:
@@ -128,12 +132,18 @@ def resource(asset: bytes, mime: str, uri: str, *, manifest_store: bytes | None 
             reader = c2pa.Reader(mime, io.BytesIO(asset), manifest_store, context=ctx)
         else:
             reader = c2pa.Reader(mime, io.BytesIO(asset), context=ctx)
-        with reader:
-            out = io.BytesIO()
-            reader.resource_to_stream(uri, out)
-            return out.getvalue()
     except c2pa.C2paError as e:
-        raise _translate(e, uri) from e
+        raise _translate(e, "resources") from e
+    out: dict[str, bytes] = {}
+    with reader:
+        for uri in uris:
+            buf = io.BytesIO()
+            try:
+                reader.resource_to_stream(uri, buf)
+            except c2pa.C2paError:
+                continue
+            out[uri] = buf.getvalue()
+    return out
 
 
 @dataclass
