@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import sys
 import time
 from collections import defaultdict
@@ -38,7 +37,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from scipy import ndimage
 
 from myself_i2i import evidence
-from myself_i2i.testing import illustration, photo_like
+from myself_i2i.testing import illustration, photo_like, reencode
 
 Rng = np.random.Generator
 
@@ -106,12 +105,7 @@ def repaint(img: Image.Image, rng: Rng, strength: float, other: Image.Image) -> 
 
 
 def jpeg(img: Image.Image, quality: int) -> Image.Image:
-    buf = io.BytesIO()
-    img.convert("RGB").save(buf, "JPEG", quality=quality)
-    buf.seek(0)
-    out = Image.open(buf)
-    out.load()
-    return out
+    return reencode(img, "JPEG", quality)
 
 
 def simulate_i2i(img: Image.Image, rng: Rng, strength: float, other: Image.Image) -> Image.Image:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from myself_i2i.images import hamming_hex, hash_image, open_image
-from myself_i2i.registry import DEFAULT_PHASH_THRESHOLD, aspect_close
+from myself_i2i.images import ImageHashes, check_path, hashes_of, open_image
+from myself_i2i.registry import MatchKind, match_kind
 
 
 def compare_with_original(
@@ -24,35 +24,28 @@ def compare_with_original(
     """
     from myself_i2i.evidence import structural_similarity
 
-    h = hash_image(original)
+    # One read and one decode of the original serve both the hashes and the similarity.
+    data = check_path(original).read_bytes()
+    with open_image(data, name=str(original)) as orig, open_image(suspect, name=name) as sus:
+        h = hashes_of(orig, data)
+        sim = structural_similarity(sus, orig)
     declared: dict[str, Any] | None = None
     for src in (pledge or {}).get("sources", []):
-        if src.get("sha256") == h.sha256:
-            declared = {
-                "title": src.get("title"),
-                "match": "exact",
-                "relation": src.get("relation"),
-            }
+        kind = match_kind(
+            ImageHashes(
+                sha256=str(src.get("sha256", "")),
+                pixel_sha256=str(src.get("pixelSha256", "")),
+                phash=str(src.get("phash", "0" * 16)),
+                width=int(src.get("width", 1)),
+                height=int(src.get("height", 1)),
+            ),
+            h,
+        )
+        if kind is None:
+            continue
+        declared = {"title": src.get("title"), "match": kind.value, "relation": src.get("relation")}
+        if kind is not MatchKind.PERCEPTUAL:
             break
-        if src.get("pixelSha256") == h.pixel_sha256:
-            declared = {
-                "title": src.get("title"),
-                "match": "same-pixels",
-                "relation": src.get("relation"),
-            }
-            break
-        if hamming_hex(
-            src.get("phash", "0" * 16), h.phash
-        ) <= DEFAULT_PHASH_THRESHOLD and aspect_close(
-            int(src.get("width", 1)), int(src.get("height", 1)), h.width, h.height
-        ):
-            declared = {
-                "title": src.get("title"),
-                "match": "perceptual",
-                "relation": src.get("relation"),
-            }
-    with open_image(suspect, name=name) as a, open_image(original) as b:
-        sim = structural_similarity(a, b)
     if pledge is None:
         decl_en = "The suspect image declares no sources (no pledge manifest to compare with)."
         decl_ja = "対象画像には素材の宣言がありません（比較できる宣言マニフェストがありません）。"

@@ -43,7 +43,7 @@ from types import TracebackType
 from myself_i2i._internal.hamming_index import HammingIndex
 from myself_i2i.errors import ConfigError, InputError, RegistryError
 from myself_i2i.i18n import Text
-from myself_i2i.images import SUFFIX_FORMATS, ImageHashes, hash_image
+from myself_i2i.images import SUFFIX_FORMATS, ImageHashes, hamming_hex, hash_image
 from myself_i2i.models import Evidence, Relation
 from myself_i2i.paths import ensure_home
 
@@ -255,6 +255,21 @@ def _insert_row(
         path,
         now,
     )
+
+
+def match_kind(
+    a: ImageHashes, b: ImageHashes, threshold: int = DEFAULT_PHASH_THRESHOLD
+) -> MatchKind | None:
+    """How two pictures match by the registry's rules (exact > same pixels > perceptual)."""
+    if a.sha256.lower() == b.sha256.lower():
+        return MatchKind.EXACT
+    if a.pixel_sha256 == b.pixel_sha256:
+        return MatchKind.PIXELS
+    if hamming_hex(a.phash, b.phash) <= threshold and aspect_close(
+        a.width, a.height, b.width, b.height
+    ):
+        return MatchKind.PERCEPTUAL
+    return None
 
 
 def aspect_close(w1: int, h1: int, w2: int, h2: int, tol: float = ASPECT_TOLERANCE) -> bool:

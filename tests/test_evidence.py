@@ -18,7 +18,7 @@ from myself_i2i.evidence import (
     SimilarityLevel,
     structural_similarity,
 )
-from myself_i2i.testing import illustration, photo_like
+from myself_i2i.testing import illustration, photo_like, reencode
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +27,7 @@ def original() -> Image.Image:
 
 
 def jpeg(img: Image.Image, quality: int) -> Image.Image:
-    buf = io.BytesIO()
-    img.convert("RGB").save(buf, "JPEG", quality=quality)
-    buf.seek(0)
-    out = Image.open(buf)
-    out.load()
-    return out
+    return reencode(img, "JPEG", quality)
 
 
 def hue_shift(img: Image.Image, amount: int) -> Image.Image:
