@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import socket
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,13 +10,13 @@ from typing import Any
 import pytest
 
 pytest.importorskip("fastapi")
-import uvicorn
 from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from myself_i2i.errors import RepositoryError
 from myself_i2i.repository import Candidate, HttpRepository, LocalRepository
 from myself_i2i.repository_server import MAX_STORE_BYTES, create_repository_app
+from tests.core_helpers import free_port, serve_in_thread
 
 LOC_A = bytes.fromhex("0123456789abcdef")
 FP_A = "f0f0f0f00f0f0f0f"
@@ -114,36 +111,11 @@ def test_paths_are_identical_to_a_directory_copy(client: TestClient, root: Path)
         assert r.status_code == 200 and r.content == f.read_bytes(), rel
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server(root: Path) -> Iterator[str]:
     """A real uvicorn server on 127.0.0.1 in a thread."""
-    port = _free_port()
-    config = uvicorn.Config(
-        create_repository_app(root, token="s3cret-token"),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-    )
-    srv = uvicorn.Server(config)
-    t = threading.Thread(target=srv.run, daemon=True)
-    t.start()
-    deadline = time.monotonic() + 10
-    while not srv.started:
-        if time.monotonic() > deadline or not t.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        srv.should_exit = True
-        t.join(10)
+    with serve_in_thread(create_repository_app(root, token="s3cret-token")) as url:
+        yield url
 
 
 def test_http_repository_against_uvicorn(server: str) -> None:
@@ -161,7 +133,7 @@ def test_http_repository_against_uvicorn(server: str) -> None:
 
 
 def test_http_repository_unreachable_is_repository_error() -> None:
-    repo: Any = HttpRepository(f"http://127.0.0.1:{_free_port()}", timeout=2.0)
+    repo: Any = HttpRepository(f"http://127.0.0.1:{free_port()}", timeout=2.0)
     with pytest.raises(RepositoryError, match="cannot be reached"):
         repo.get(LOC_A)
     with pytest.raises(RepositoryError, match="cannot be reached"):

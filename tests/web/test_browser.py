@@ -5,9 +5,6 @@ Screenshots go to ``test-artifacts/web/`` (gitignored) for people to look at.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from myself_i2i.web import create_app
+from tests.core_helpers import serve_in_thread
 from tests.web.conftest import Pictures
 
 if TYPE_CHECKING:
@@ -47,31 +45,10 @@ NEUTRAL_BG = "rgb(236, 236, 240)"
 BAD_BG = "rgb(253, 232, 230)"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    import uvicorn
-
-    port = _free_port()
-    srv = uvicorn.Server(
-        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the web server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with serve_in_thread(create_app()) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -246,7 +223,6 @@ def test_recovered_copy_from_a_repository(
     """A copy re-encoded like X (manifest stripped, JPEG q85, smaller) is recovered."""
     import io
 
-    import uvicorn
     from PIL import Image
 
     from myself_i2i._internal.containers import strip_manifest
@@ -269,26 +245,15 @@ def test_recovered_copy_from_a_repository(
     copy.write_bytes(buf.getvalue())
 
     config = WebConfig(repositories=(str(d / "repo"),), use_default_repositories=False)
-    port = _free_port()
-    srv = uvicorn.Server(
-        uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    ctx = browser.new_context(locale="en-US", viewport={"width": 1000, "height": 900})
-    try:
-        pg = ctx.new_page()
-        pg.goto(f"http://127.0.0.1:{port}/")
-        _verify(pg, copy, text="#Myself_i2i", token=pictures.identity.token)
-        verdict, title, bg = _banner(pg)
-        assert verdict == "recovered" and bg == GOOD_BG, (verdict, title, bg)
-        assert "via watermark" in pg.inner_text("#result")
-        _shot(pg, "recovered-from-x")
-    finally:
-        ctx.close()
-        srv.should_exit = True
-        thread.join(10)
+    with serve_in_thread(create_app(config)) as url:
+        ctx = browser.new_context(locale="en-US", viewport={"width": 1000, "height": 900})
+        try:
+            pg = ctx.new_page()
+            pg.goto(url + "/")
+            _verify(pg, copy, text="#Myself_i2i", token=pictures.identity.token)
+            verdict, title, bg = _banner(pg)
+            assert verdict == "recovered" and bg == GOOD_BG, (verdict, title, bg)
+            assert "via watermark" in pg.inner_text("#result")
+            _shot(pg, "recovered-from-x")
+        finally:
+            ctx.close()
