@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
-from myself_i2i._internal.containers import manifest_store_bytes
+from myself_i2i._internal.containers import manifest_store_bytes, with_manifest_store
 from myself_i2i.identity import IdentityStore
 from myself_i2i.sign import SignOptions, sign_image
 from myself_i2i.testing import illustration, save
@@ -49,24 +49,13 @@ def _free_port() -> int:
 
 
 def _tampered(signed: Path, out: Path) -> Path:
-    import struct
-    import zlib
-
     store = manifest_store_bytes(signed.read_bytes())
     assert store is not None
     with Image.open(signed) as im:
         px = im.convert("RGB")
     px.putpixel((10, 10), (255, 0, 0) if px.getpixel((10, 10)) != (255, 0, 0) else (0, 0, 0))
     px.save(out, "PNG")
-    data = out.read_bytes()
-    chunk = (
-        struct.pack(">I", len(store))
-        + b"caBX"
-        + store
-        + struct.pack(">I", zlib.crc32(b"caBX" + store) & 0xFFFFFFFF)
-    )
-    ihdr_end = 8 + 12 + 13  # signature + the IHDR chunk
-    out.write_bytes(data[:ihdr_end] + chunk + data[ihdr_end:])
+    out.write_bytes(with_manifest_store(out.read_bytes(), store))
     return out
 
 

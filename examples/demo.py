@@ -6,6 +6,7 @@ identity under demo-out/, so your own identity and registry are never touched.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -13,6 +14,13 @@ import sys
 from pathlib import Path
 
 from PIL import Image
+
+# the demo plays a tamperer and a platform with these two helpers
+from myself_i2i._internal.containers import (
+    manifest_store_bytes,
+    strip_manifest,
+    with_manifest_store,
+)
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE.parent / "demo-out"
@@ -91,39 +99,24 @@ step(
     "6. A tampered copy (pixels edited after signing)",
     "6. 改ざんされたコピー（署名後に画素を編集）",
 )
-data = bytearray((OUT / "t2i.signed.png").read_bytes())
-sys.path.insert(0, str(HERE.parent))
-from myself_i2i._internal.containers import strip_manifest  # noqa: E402  (demo only)
-
-img = Image.open(OUT / "t2i.signed.png")
-img.load()
-px = img.load()
-assert px is not None
-for x in range(40, 80):
-    px[x, 40] = (255, 0, 0)
-# keep the original manifest bytes but change the pixels: re-encode, then graft the manifest
-import io  # noqa: E402
-
-buf = io.BytesIO()
-img.save(buf, "PNG", pnginfo=None)
-from myself_i2i._internal.containers import manifest_store_bytes  # noqa: E402
-
-store = manifest_store_bytes(bytes(data))
+# Edit some pixels and put the original manifest back, as a tamperer would.
+data = (OUT / "t2i.signed.png").read_bytes()
+store = manifest_store_bytes(data)
 assert store is not None
-import struct  # noqa: E402
-import zlib  # noqa: E402
-
-chunk = b"caBX" + store
-graft = struct.pack(">I", len(store)) + chunk + struct.pack(">I", zlib.crc32(chunk))
-raw = buf.getvalue()
-(OUT / "tampered.png").write_bytes(raw[:33] + graft + raw[33:])
+with Image.open(OUT / "t2i.signed.png") as signed:
+    edited = signed.convert("RGB")
+for x in range(40, 80):
+    edited.putpixel((x, 40), (255, 0, 0))
+buf = io.BytesIO()
+edited.save(buf, "PNG")
+(OUT / "tampered.png").write_bytes(with_manifest_store(buf.getvalue(), store))
 run("verify", str(OUT / "tampered.png"), "--text", post, expect=33)
 
 step(
     "7. A copy whose manifest was stripped, as social platforms do",
     "7. SNS のようにマニフェストが削除されたコピー",
 )
-(OUT / "stripped.png").write_bytes(strip_manifest(bytes(data)))
+(OUT / "stripped.png").write_bytes(strip_manifest(data))
 ENV["MYSELF_I2I_HOME"] = str(OUT / "empty-home")
 run("verify", str(OUT / "stripped.png"), "--text", post, expect=20)
 

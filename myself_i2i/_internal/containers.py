@@ -120,6 +120,22 @@ def strip_manifest(data: bytes) -> bytes:
     return data
 
 
+def with_manifest_store(png: bytes, store: bytes) -> bytes:
+    """A PNG with ``store`` put in a ``caBX`` chunk right after IHDR (any old one removed).
+
+    The inverse of :func:`strip_manifest` for PNG: the demo and the tests use it to play a
+    tamperer who edits the pixels and puts the original manifest back.
+    """
+    bare = strip_manifest(png)
+    chunks = _png_chunks(bare)
+    if not chunks or chunks[0][0] != b"IHDR":
+        raise ValueError("not a PNG")
+    ihdr_end = chunks[0][2]
+    body = b"caBX" + store
+    chunk = struct.pack(">I", len(store)) + body + struct.pack(">I", zlib.crc32(body))
+    return bare[:ihdr_end] + chunk + bare[ihdr_end:]
+
+
 def certificates_in(store: bytes) -> list[x509.Certificate]:
     """Every DER X.509 certificate found inside a manifest store, in order, without repeats.
 

@@ -8,13 +8,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from myself_i2i._internal.containers import manifest_store_bytes
+from myself_i2i._internal.containers import manifest_store_bytes, with_manifest_store
 from myself_i2i.identity import Identity
 from tests.core_helpers import (
     new_identity,
     picture,
-    png_build,
-    png_chunks,
     sign_i2i,
     sign_t2i,
 )
@@ -38,8 +36,7 @@ def _tamper(signed: Path, out: Path) -> Path:
         px = im.convert("RGB")
     px.putpixel((10, 10), (255, 0, 0) if px.getpixel((10, 10)) != (255, 0, 0) else (0, 0, 0))
     px.save(out, "PNG")
-    chunks = png_chunks(out.read_bytes())
-    out.write_bytes(png_build([chunks[0], (b"caBX", store), *chunks[1:]]))
+    out.write_bytes(with_manifest_store(out.read_bytes(), store))
     return out
 
 
