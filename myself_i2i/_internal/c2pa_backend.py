@@ -66,6 +66,20 @@ def _translate(e: Exception, what: str) -> ManifestError:
     )
 
 
+def _reader(
+    asset: bytes, mime: str, manifest_store: bytes | None, anchors_pem: str | None
+) -> c2pa.Reader:
+    """A c2pa Reader of the embedded manifest, or of a detached ``manifest_store``.
+
+    Raises:
+        c2pa.C2paError: for the callers to translate.
+    """
+    ctx = c2pa.Context(_settings(anchors_pem))
+    if manifest_store is not None:
+        return c2pa.Reader(mime, io.BytesIO(asset), manifest_store, context=ctx)
+    return c2pa.Reader(mime, io.BytesIO(asset), context=ctx)
+
+
 def read_manifest(
     asset: bytes,
     mime: str,
@@ -85,12 +99,8 @@ def read_manifest(
     Raises:
         ManifestError: a manifest is present but cannot be parsed at all.
     """
-    ctx = c2pa.Context(_settings(anchors_pem))
     try:
-        if manifest_store is not None:
-            reader = c2pa.Reader(mime, io.BytesIO(asset), manifest_store, context=ctx)
-        else:
-            reader = c2pa.Reader(mime, io.BytesIO(asset), context=ctx)
+        reader = _reader(asset, mime, manifest_store, anchors_pem)
     except c2pa.C2paError.ManifestNotFound:
         return None
     except c2pa.C2paError as e:
@@ -126,12 +136,8 @@ def resources(
     Raises:
         ManifestError: the manifest cannot be opened at all.
     """
-    ctx = c2pa.Context(_settings(None))
     try:
-        if manifest_store is not None:
-            reader = c2pa.Reader(mime, io.BytesIO(asset), manifest_store, context=ctx)
-        else:
-            reader = c2pa.Reader(mime, io.BytesIO(asset), context=ctx)
+        reader = _reader(asset, mime, manifest_store, None)
     except c2pa.C2paError as e:
         raise _translate(e, "resources") from e
     out: dict[str, bytes] = {}
