@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 Lang = Literal["en", "ja"]
-LANGS: tuple[Lang, ...] = ("en", "ja")
 
 
 @dataclass(frozen=True)

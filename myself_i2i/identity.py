@@ -112,10 +112,6 @@ class Identity:
             serialization.NoEncryption(),
         )
 
-    def sign_es256(self, data: bytes) -> bytes:
-        """A raw ECDSA P-256 / SHA-256 signature (DER) over ``data``."""
-        return self._leaf_key.sign(data, ec.ECDSA(hashes.SHA256()))
-
     @property
     def leaf_not_after(self) -> dt.datetime:
         return self.leaf_cert.not_valid_after_utc

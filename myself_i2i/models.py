@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -158,7 +159,6 @@ class SourceRecord:
 class SourceSpec:
     """A source image the user names when signing an i2i picture."""
 
-    path: Any  # pathlib.Path
+    path: Path
     relation: Relation | None = None
     evidence: Evidence | None = None
-    extra: dict[str, Any] = field(default_factory=dict)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,6 @@ class VerifyOptions:
     use_default_repositories: bool = True
     include_thumbnails: bool = False
     check_metadata: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

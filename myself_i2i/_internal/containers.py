@@ -164,13 +164,3 @@ def certificates_in(store: bytes) -> list[x509.Certificate]:
                         continue
         pos = store.find(b"\x30\x82", pos + 1)
     return found
-
-
-def png_crc_ok(data: bytes) -> bool:
-    """True when every PNG chunk CRC matches (used to tell damage from editing)."""
-    for _ctype, start, end in _png_chunks(data):
-        body = data[start + 4 : end - 4]
-        (crc,) = struct.unpack(">I", data[end - 4 : end])
-        if zlib.crc32(body) != crc:
-            return False
-    return True
