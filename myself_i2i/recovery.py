@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from PIL import Image
+
 from myself_i2i._internal import c2pa_backend
 from myself_i2i.errors import MyselfI2IError
 from myself_i2i.i18n import Text
@@ -111,16 +113,27 @@ def _check_candidate(
     return read, None, dist
 
 
-def recover(data: bytes, mime: str, name: str, options: VerifyOptions) -> Recovered | None:
-    """Find and check the manifest of a stripped copy. None when nothing was found at all."""
+def recover(
+    data: bytes,
+    mime: str,
+    name: str,
+    options: VerifyOptions,
+    img: Image.Image | None = None,
+) -> Recovered | None:
+    """Find and check the manifest of a stripped copy. None when nothing was found at all.
+
+    ``img`` is the copy already decoded by the caller, if it was.
+    """
     repos: Sequence[Repository] = repositories_for(options)
     if not repos:
         return None
     from myself_i2i.softbinding.watermark import decode
 
-    with open_image(data, name=name) as img:
-        locator = decode(img)
-        fp = perceptual_hash(img)
+    if img is None:
+        with open_image(data, name=name) as decoded:
+            locator, fp = decode(decoded), perceptual_hash(decoded)
+    else:
+        locator, fp = decode(img), perceptual_hash(img)
     rejected: list[dict[str, Any]] = []
     # 1. Watermark route.
     if locator is not None:

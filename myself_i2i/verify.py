@@ -26,6 +26,7 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from PIL import Image
 
 from myself_i2i._internal import c2pa_backend
 from myself_i2i._internal.containers import certificates_in, manifest_store_bytes
@@ -515,9 +516,11 @@ def verify_bytes(data: bytes, name: str, options: VerifyOptions | None = None) -
     post = read_post(opts.post_text) if opts.post_text is not None else None
     keyring = opts.keyring if opts.keyring is not None else Keyring.default()
     store = manifest_store_bytes(data)
+    pixels: Image.Image | None = None
     if store is None:
-        # Nothing binds these bytes: decode them all so a corrupt file is an error.
-        open_image(data, name=name).close()
+        # Nothing binds these bytes: decode them all so a corrupt file is an error (the
+        # decoded picture then serves recovery).
+        pixels = open_image(data, name=name)
     detached = False
     recovery: dict[str, Any] | None = None
     try:
@@ -536,10 +539,16 @@ def verify_bytes(data: bytes, name: str, options: VerifyOptions | None = None) -
         report = Report(image=name, verdict=Verdict.TAMPERED, findings=findings)
         _evidence(report, data, name, opts, None)
         return report
+    if read is not None and pixels is not None:
+        pixels.close()
     if read is None:
         from myself_i2i.recovery import recover
 
-        rec = recover(data, mime, name, opts)
+        try:
+            rec = recover(data, mime, name, opts, pixels)
+        finally:
+            if pixels is not None:
+                pixels.close()
         if rec is not None:
             findings.extend(rec.findings)
             recovery = rec.info
