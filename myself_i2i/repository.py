@@ -126,16 +126,23 @@ class LocalRepository:
             # WAL + NORMAL: a crash can lose the last commit but never corrupts the index,
             # and signing does not pay an fsync per manifest.
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("BEGIN")
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS manifests ("
-                " id INTEGER PRIMARY KEY, locator BLOB UNIQUE, store_sha256 TEXT NOT NULL,"
-                " fingerprint INTEGER, title TEXT, added TEXT NOT NULL)"
-            )
-            conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-            conn.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
+            has_schema = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'manifests'"
+            ).fetchone()
+            # Only a new index is written to here: every verify opens the repository, and a
+            # write on open would serialise concurrent readers (the web verifier).
+            conn.execute("BEGIN" if has_schema else "BEGIN IMMEDIATE")
+            if not has_schema:
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS manifests ("
+                    " id INTEGER PRIMARY KEY, locator BLOB UNIQUE, store_sha256 TEXT NOT NULL,"
+                    " fingerprint INTEGER, title TEXT, added TEXT NOT NULL)"
+                )
+                conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+                conn.execute(
+                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
             repo = cls(root, conn)
             conn.execute("COMMIT")
         except (sqlite3.Error, ValueError) as e:  # ValueError: an existing foreign table
