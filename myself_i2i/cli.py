@@ -399,8 +399,14 @@ def verify(
         from myself_i2i.repository import open_repository
 
         repos = [open_repository(r) for r in repo]
+    from myself_i2i.keyring import Keyring
+
     opts = VerifyOptions(
-        post_text=post, key_token=key_token, against=list(against or []), repositories=repos
+        post_text=post,
+        key_token=key_token,
+        keyring=Keyring.default(),  # read once for all the images
+        against=list(against or []),
+        repositories=repos,
     )
     reports = [verify_image(p, opts) for p in images]
     if as_json:
