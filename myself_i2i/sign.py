@@ -179,7 +179,7 @@ def resolve_sources(
                 mime = SUPPORTED_FORMATS[str(img.format)]
                 thumbnail = thumbnail_jpeg(img) if options.source_thumbnails else None
             # An artist's do-not-use signal wins over everything, even a registration.
-            own_manifest_assertions = own_manifest_assertion_list(path, data)
+            own_manifest_assertions = own_manifest_assertion_list(path, data, mime)
             blocking = [s for s in find_signals(path, own_manifest_assertions) if s.blocking]
             if blocking:
                 quoted = "; ".join(s.quote() for s in blocking)
@@ -233,18 +233,22 @@ def resolve_sources(
     return resolved
 
 
-def own_manifest_assertion_list(path: Path, data: bytes | None = None) -> list[dict[str, Any]]:
+def own_manifest_assertion_list(
+    path: Path, data: bytes | None = None, mime: str | None = None
+) -> list[dict[str, Any]]:
     """The assertions of a file's own active C2PA manifest (for do-not-use signals).
 
-    ``data`` is the file's content when the caller has already read it.
+    ``data`` and ``mime`` are the file's content and type when the caller already has them.
     """
     if data is None:
         data = path.read_bytes()
     if manifest_store_bytes(data) is None:
         return []
-    fmt = format_for_suffix(path) or "PNG"
     try:
-        read = c2pa_backend.read_manifest(data, SUPPORTED_FORMATS[fmt], name=str(path))
+        if mime is None:
+            with open_image(data, name=str(path), load=False) as img:
+                mime = SUPPORTED_FORMATS[str(img.format)]
+        read = c2pa_backend.read_manifest(data, mime, name=str(path))
     except MyselfI2IError:
         return []
     if read is None or read.active is None:
