@@ -31,12 +31,10 @@ import time
 from pathlib import Path
 
 import httpx
-from PIL import Image
 
-from myself_i2i._internal.containers import manifest_store_bytes, with_manifest_store
 from myself_i2i.identity import IdentityStore
 from myself_i2i.sign import SignOptions, sign_image
-from myself_i2i.testing import illustration, save
+from myself_i2i.testing import illustration, save, tampered_copy
 
 FAST = SignOptions(watermark=False, use_registry=False, keep_in_repository=False)
 
@@ -46,17 +44,6 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def _tampered(signed: Path, out: Path) -> Path:
-    store = manifest_store_bytes(signed.read_bytes())
-    assert store is not None
-    with Image.open(signed) as im:
-        px = im.convert("RGB")
-    px.putpixel((10, 10), (255, 0, 0) if px.getpixel((10, 10)) != (255, 0, 0) else (0, 0, 0))
-    px.save(out, "PNG")
-    out.write_bytes(with_manifest_store(out.read_bytes(), store))
-    return out
 
 
 def _pictures(d: Path, size: int) -> list[tuple[Path, str]]:
@@ -71,7 +58,7 @@ def _pictures(d: Path, size: int) -> list[tuple[Path, str]]:
     return [
         (t2i, "untrusted-signer"),
         (jpg, "untrusted-signer"),
-        (_tampered(t2i, d / "tampered.png"), "tampered"),
+        (tampered_copy(t2i, d / "tampered.png"), "tampered"),
         (save(illustration(size, size, 3), d / "unsigned.png"), "unsigned"),
     ]
 

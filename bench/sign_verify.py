@@ -35,7 +35,7 @@ from myself_i2i.keyring import Keyring
 from myself_i2i.models import PledgeKind
 from myself_i2i.pledge import PLEDGE_LABEL, Pledge
 from myself_i2i.sign import SignOptions, sign_image
-from myself_i2i.testing import illustration, save
+from myself_i2i.testing import baseline_manifest, illustration, save
 from myself_i2i.verify import VerifyOptions, verify_bytes
 
 MIME = {"png": "image/png", "jpeg": "image/jpeg"}
@@ -53,25 +53,7 @@ def _median_ms(fn: Callable[[], object], repeat: int) -> float:
 
 def _baseline_manifest(name: str, mime: str) -> dict[str, Any]:
     pledge = Pledge.new(PledgeKind.T2I, ("#Myself_i2i",))
-    return {
-        "claim_generator_info": [{"name": "baseline", "version": "1"}],
-        "title": name,
-        "format": mime,
-        "assertions": [
-            {
-                "label": "c2pa.actions.v2",
-                "data": {
-                    "actions": [
-                        {
-                            "action": "c2pa.created",
-                            "digitalSourceType": c2pa_backend.TRAINED_ALGORITHMIC_MEDIA,
-                        }
-                    ]
-                },
-            },
-            {"label": PLEDGE_LABEL, "data": pledge.to_assertion()},
-        ],
-    }
+    return baseline_manifest(name, mime, {"label": PLEDGE_LABEL, "data": pledge.to_assertion()})
 
 
 def bench_one(

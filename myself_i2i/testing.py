@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter
@@ -108,3 +109,40 @@ def crop_border(img: Image.Image, frac: float) -> Image.Image:
 def brightness(img: Image.Image, k: float) -> Image.Image:
     """Brightness times ``k`` (1.1 = +10 %)."""
     return ImageEnhance.Brightness(img).enhance(k)
+
+
+# --- reference manifests and attacker moves (tests, benchmarks, demo) ---------------------------
+
+
+def baseline_manifest(title: str, mime: str, *assertions: dict[str, Any]) -> dict[str, Any]:
+    """A minimal AI-generation manifest (``c2pa.created``, trainedAlgorithmicMedia).
+
+    What c2pa-python's default ``Builder.sign`` is given when benchmarks and tests compare
+    our signing with the library's plain path; ``assertions`` are appended.
+    """
+    from myself_i2i._internal.c2pa_backend import TRAINED_ALGORITHMIC_MEDIA
+
+    created = {"action": "c2pa.created", "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA}
+    return {
+        "claim_generator_info": [{"name": "baseline", "version": "1"}],
+        "title": title,
+        "format": mime,
+        "assertions": [
+            {"label": "c2pa.actions.v2", "data": {"actions": [created]}},
+            *assertions,
+        ],
+    }
+
+
+def tampered_copy(signed: Path, out: Path) -> Path:
+    """``signed`` (a PNG) with one pixel changed and its original manifest put back."""
+    from myself_i2i._internal.containers import manifest_store_bytes, with_manifest_store
+
+    store = manifest_store_bytes(signed.read_bytes())
+    if store is None:
+        raise ValueError(f"{signed} carries no manifest")
+    with Image.open(signed) as im:
+        px = im.convert("RGB")
+    px.putpixel((10, 10), (255, 0, 0) if px.getpixel((10, 10)) != (255, 0, 0) else (0, 0, 0))
+    out.write_bytes(with_manifest_store(encode(px, "PNG"), store))
+    return out

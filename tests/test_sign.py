@@ -18,6 +18,7 @@ from myself_i2i.identity import Identity
 from myself_i2i.models import Relation, SourceSpec
 from myself_i2i.report import Verdict
 from myself_i2i.sign import SignOptions, sign_image
+from myself_i2i.testing import baseline_manifest
 from myself_i2i.verify import VerifyOptions, verify_bytes, verify_image
 from tests.core_helpers import FAST, new_identity, photo, picture, sign_i2i, sign_t2i
 
@@ -172,24 +173,7 @@ def test_growth_is_small_compared_to_default(tmp_path: Path, alice: Identity) ->
     src = picture(tmp_path / "a.png", size=768)
     ours = sign_t2i(src, alice).output.stat().st_size - src.stat().st_size
     dest = io.BytesIO()
-    manifest = {
-        "claim_generator_info": [{"name": "baseline", "version": "1"}],
-        "title": "a.png",
-        "format": "image/png",
-        "assertions": [
-            {
-                "label": "c2pa.actions.v2",
-                "data": {
-                    "actions": [
-                        {
-                            "action": "c2pa.created",
-                            "digitalSourceType": c2pa_backend.TRAINED_ALGORITHMIC_MEDIA,
-                        }
-                    ]
-                },
-            }
-        ],
-    }
+    manifest = baseline_manifest("a.png", "image/png")
     c2pa_backend.sign_default(
         source=io.BytesIO(src.read_bytes()),
         dest=dest,

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
-from myself_i2i._internal.containers import manifest_store_bytes, with_manifest_store
 from myself_i2i.identity import Identity
+from myself_i2i.testing import tampered_copy
 from tests.core_helpers import (
     new_identity,
     picture,
@@ -29,17 +28,6 @@ class Pictures:
     unsigned_png: Path
 
 
-def _tamper(signed: Path, out: Path) -> Path:
-    store = manifest_store_bytes(signed.read_bytes())
-    assert store is not None
-    with Image.open(signed) as im:
-        px = im.convert("RGB")
-    px.putpixel((10, 10), (255, 0, 0) if px.getpixel((10, 10)) != (255, 0, 0) else (0, 0, 0))
-    px.save(out, "PNG")
-    out.write_bytes(with_manifest_store(out.read_bytes(), store))
-    return out
-
-
 @pytest.fixture(scope="module")
 def pictures(tmp_path_factory: pytest.TempPathFactory) -> Pictures:
     d = tmp_path_factory.mktemp("web-pictures")
@@ -54,6 +42,6 @@ def pictures(tmp_path_factory: pytest.TempPathFactory) -> Pictures:
         t2i_png=t2i,
         i2i_png=i2i.output,
         t2i_jpeg=jpeg,
-        tampered_png=_tamper(t2i, d / "tampered.png"),
+        tampered_png=tampered_copy(t2i, d / "tampered.png"),
         unsigned_png=picture(d / "unsigned.png", seed=9),
     )
