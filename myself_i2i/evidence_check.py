@@ -67,3 +67,18 @@ def compare_with_original(
         "similarity": {"score": round(float(sim.score), 4), "level": sim.level.value},
         "message": {"en": f"{decl_en} {sim.text.en}", "ja": f"{decl_ja}{sim.text.ja}"},
     }
+
+
+def not_decodable(original: Path, fmt: str) -> dict[str, Any]:
+    """The evidence entry when the suspect file's pixels cannot be decoded here."""
+    return {
+        "original": str(original),
+        "declaredSource": None,
+        "similarity": None,
+        "message": {
+            "en": f"The suspect file is {fmt}, whose pixels are not decoded here: no comparison "
+            "was made. Convert it to PNG and compare again.",
+            "ja": f"対象ファイルは {fmt} 形式で、ここでは画素を展開しないため比較していません。"
+            "PNG に変換してもう一度比較してください。",
+        },
+    }

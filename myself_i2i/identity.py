@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -62,6 +62,31 @@ def token_for_cert(cert: x509.Certificate) -> str:
             "証明書の鍵が EC ではありません。myself_i2i の ID ではありません。",
         )
     return token_for_public_key(pub)
+
+
+def personal_token(cert: x509.Certificate) -> str | None:
+    """The key token of ``cert`` if it is a myself_i2i personal CA, else None.
+
+    The token is defined for our identity profile only: a self-issued, self-signed EC CA
+    whose common name states its own token. A commercial or organisation CA (RSA, EC or
+    other) has no token, so two unrelated signers under one CA never share one.
+    """
+    pub = cert.public_key()
+    if not isinstance(pub, ec.EllipticCurvePublicKey) or cert.subject != cert.issuer:
+        return None
+    token = token_for_public_key(pub)
+    cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if not cns or cns[0].value != f"myself_i2i personal CA {token}":
+        return None
+    try:
+        bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+        sig_hash = cert.signature_hash_algorithm
+        if not bc.ca or sig_hash is None:
+            return None
+        pub.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(sig_hash))
+    except (x509.ExtensionNotFound, InvalidSignature, ValueError):
+        return None
+    return token
 
 
 def normalize_token(text: str) -> str | None:

@@ -23,6 +23,8 @@ SUPPORTED_FORMATS: dict[str, str] = {
     "PNG": "image/png",
     "JPEG": "image/jpeg",
     "WEBP": "image/webp",
+    # Pillow labels camera/phone JPEGs that carry an MPF segment "MPO": JPEGs to c2pa too.
+    "MPO": "image/jpeg",
 }
 SUFFIX_FORMATS: dict[str, str] = {
     ".png": "PNG",
@@ -150,7 +152,7 @@ def open_image(
     if w * h > MAX_PIXELS or w <= 0 or h <= 0:
         img.close()
         raise _bomb_error(label, w, h)
-    if draft is not None and img.format == "JPEG":
+    if draft is not None and img.format in ("JPEG", "MPO"):
         img.draft("RGB", draft)
     if load:
         try:

@@ -54,6 +54,16 @@ class Keyring:
     def get(self, token: str) -> TrustedCreator | None:
         return self._entries.get(token)
 
+    def lookalikes(self, name: str) -> list[TrustedCreator]:
+        """Entries whose name looks the same as ``name`` (interim: NFKC and case folding)."""
+        import unicodedata
+
+        def norm(x: str) -> str:
+            return unicodedata.normalize("NFKC", x).strip().lstrip("@").casefold()
+
+        n = norm(name)
+        return [t for t in self._entries.values() if norm(t.name) == n]
+
     def by_name(self, name: str) -> list[TrustedCreator]:
         n = name.strip().lstrip("@").lower()
         return [t for t in self._entries.values() if t.name.strip().lstrip("@").lower() == n]

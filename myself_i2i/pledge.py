@@ -11,13 +11,16 @@ import functools
 import json
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
 from myself_i2i.errors import ManifestError
 from myself_i2i.i18n import Text
 from myself_i2i.models import Generator, PledgeKind, SourceRecord
+
+if TYPE_CHECKING:
+    from myself_i2i.genmeta import GenerationMetadata
 
 PLEDGE_LABEL = "org.myself-i2i.pledge.v1"
 #: c2pa-rs reports custom labels with or without the version suffix; accept both.
@@ -115,3 +118,31 @@ class Pledge:
             created=str(data["created"]),
             statement=Text(en=st["en"], ja=st["ja"]),
         )
+
+
+def metadata_conflict(kind: PledgeKind, n_declared: int, meta: GenerationMetadata) -> Text | None:
+    """How an image's own generation metadata contradicts a pledge, or None.
+
+    The one rule shared by signing (which refuses) and verifying (which reports): a t2i
+    pledge on metadata that shows image inputs, or an i2i pledge that declares fewer
+    sources than the metadata shows. Undecidable metadata is no contradiction here (signing
+    asks for confirmation separately).
+    """
+    from myself_i2i.genmeta import GenKind
+
+    n = len(meta.image_inputs)
+    inputs = (
+        ", ".join(f"{x.role}{' ' + repr(x.name) if x.name else ''}" for x in meta.image_inputs)
+        or "image input"
+    )
+    if kind is PledgeKind.T2I and meta.kind is GenKind.I2I:
+        return Text(
+            f"it shows image inputs ({inputs}) under a text-only (t2i) pledge",
+            f"テキストのみ（t2i）の宣言なのに画像入力（{inputs}）があります",
+        )
+    if kind is not PledgeKind.T2I and n > n_declared:
+        return Text(
+            f"it shows {n} image inputs ({inputs}) but {n_declared} source(s) are declared",
+            f"画像入力が {n} 件（{inputs}）ありますが、宣言された素材は {n_declared} 件です",
+        )
+    return None

@@ -23,6 +23,7 @@ class PostClaims:
     says_t2i: bool  #: a #t2i hashtag
     says_i2i: bool  #: a bare #i2i hashtag
     tokens: tuple[str, ...]
+    lookalike_hashtags: tuple[str, ...] = ()  #: look like a pledge / t2i tag, are not one
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -30,6 +31,7 @@ class PostClaims:
             "saysT2i": self.says_t2i,
             "saysI2i": self.says_i2i,
             "tokens": list(self.tokens),
+            "lookalikeHashtags": list(self.lookalike_hashtags),
         }
 
 

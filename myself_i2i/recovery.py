@@ -10,26 +10,37 @@ Steps of :func:`recover`:
    fingerprint signed in the manifest, and for the watermark route that the manifest's
    signed locator is the decoded one: a watermark alone is never enough, and a manifest
    for a very different picture is rejected.
+
+This module returns typed results; the verifier turns them into findings.
 """
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PIL import Image
 
 from myself_i2i._internal import c2pa_backend
+from myself_i2i._internal.c2pa_backend import ManifestView, StatusKind, StoreRead
 from myself_i2i.errors import MyselfI2IError
-from myself_i2i.i18n import Text
 from myself_i2i.images import hamming_hex, open_image, perceptual_hash
-from myself_i2i.report import Finding, Severity
+from myself_i2i.softbinding import FINGERPRINT_ALG
 
 if TYPE_CHECKING:
     from myself_i2i.repository import Repository
-    from myself_i2i.verify import VerifyOptions
+
+__all__ = [
+    "FINGERPRINT_ALG",
+    "FINGERPRINT_ROUTE_THRESHOLD",
+    "RECOVERY_THRESHOLD",
+    "ConflictFound",
+    "Recovered",
+    "check_conflict",
+    "recover",
+    "repositories_for",
+]
 
 #: Max pHash distance between a copy and the fingerprint signed in its manifest, on the
 #: watermark route (where the manifest must also sign the decoded, CRC-checked locator).
@@ -39,33 +50,37 @@ RECOVERY_THRESHOLD = 10
 #: The same limit on the fingerprint-only route, where nothing else vouches for the match:
 #: halfway between the worst pipeline (4) and the closest unrelated picture (12).
 FINGERPRINT_ROUTE_THRESHOLD = 8
-FINGERPRINT_ALG = "org.myself-i2i.fingerprint.phash64.1"
+
+
+class RepositoryOptions(Protocol):
+    """What :func:`repositories_for` needs of the verifier's options."""
+
+    repositories: Sequence[Any]
+    use_default_repositories: bool
 
 
 @dataclass
 class Recovered:
+    """What recovery found. ``route`` is None when no manifest was accepted."""
+
+    route: str | None
     store: bytes | None
-    read: c2pa_backend.ManifestRead | None
+    read: StoreRead | None
     info: dict[str, Any]
-    findings: list[Finding] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    searched: int = 0
 
 
-def soft_bindings(manifest: dict[str, Any]) -> dict[str, bytes]:
-    """alg → value of the manifest's ``c2pa.soft-binding`` assertions."""
-    out: dict[str, bytes] = {}
-    for a in manifest.get("assertions", []):
-        if not isinstance(a, dict) or not str(a.get("label", "")).startswith("c2pa.soft-binding"):
-            continue
-        data = a.get("data") or {}
-        for block in data.get("blocks", []):
-            try:
-                out[str(data.get("alg"))] = base64.b64decode(str(block.get("value", "")))
-            except ValueError:
-                continue
-    return out
+@dataclass(frozen=True)
+class ConflictFound:
+    """A manifest another key signed, which this picture's watermark leads to."""
+
+    repository: str
+    other_signer: str
+    details: dict[str, Any]
 
 
-def repositories_for(options: VerifyOptions) -> list[Repository]:
+def repositories_for(options: RepositoryOptions) -> list[Repository]:
     """The repositories to search: given ones, then configured defaults and the local one."""
     from myself_i2i.repository import (
         LocalRepository,
@@ -90,7 +105,7 @@ def _check_candidate(
     fp: str,
     locator: bytes | None,
     limit: int = RECOVERY_THRESHOLD,
-) -> tuple[c2pa_backend.ManifestRead | None, str | None, int | None]:
+) -> tuple[StoreRead | None, str | None, int | None]:
     """Step 3-4: (read, rejection reason, distance)."""
     try:
         read = c2pa_backend.read_manifest(data, mime, manifest_store=store, name=name)
@@ -98,7 +113,7 @@ def _check_candidate(
         return None, f"manifest unreadable: {e.text.en}", None
     if read is None or read.active is None:
         return None, "no active manifest", None
-    sb = soft_bindings(read.active)
+    sb = read.active.soft_bindings()
     signed_fp = sb.get(FINGERPRINT_ALG)
     if signed_fp is None or len(signed_fp) != 8:
         return read, "the manifest carries no fingerprint", None
@@ -117,14 +132,13 @@ def recover(
     data: bytes,
     mime: str,
     name: str,
-    options: VerifyOptions,
+    repos: Sequence[Repository],
     img: Image.Image | None = None,
 ) -> Recovered | None:
-    """Find and check the manifest of a stripped copy. None when nothing was found at all.
+    """Find and check the manifest of a stripped copy. None when there is nowhere to look.
 
     ``img`` is the copy already decoded by the caller, if it was.
     """
-    repos: Sequence[Repository] = repositories_for(options)
     if not repos:
         return None
     from myself_i2i.softbinding.watermark import decode
@@ -143,7 +157,7 @@ def recover(
                 continue
             read, why, dist = _check_candidate(data, mime, name, store, fp, locator)
             if why is None and read is not None:
-                return _found(store, read, "watermark", repo.name, locator, dist, fp)
+                return _found(store, read, "watermark", repo.name, locator, dist, fp, len(repos))
             rejected.append(
                 {
                     "route": "watermark",
@@ -163,7 +177,9 @@ def recover(
                 data, mime, name, store, fp, None, FINGERPRINT_ROUTE_THRESHOLD
             )
             if why is None and read is not None:
-                return _found(store, read, "fingerprint", repo.name, cand.locator, dist, fp)
+                return _found(
+                    store, read, "fingerprint", repo.name, cand.locator, dist, fp, len(repos)
+                )
             rejected.append(
                 {
                     "route": "fingerprint",
@@ -180,80 +196,21 @@ def recover(
         "rejected": rejected,
         "searched": [r.name for r in repos],
     }
-    findings = [
-        Finding(
-            "recovery.rejected",
-            Severity.WARNING,
-            Text(
-                f"A manifest was found ({r['route']}) but rejected: {r['reason']}. No attribution is made.",
-                f"マニフェストが見つかりましたが（{r['route']}）採用しません：{r['reason']}。帰属は判断しません。",
-            ),
-            {k: v for k, v in r.items() if v is not None},
-        )
-        for r in rejected
-    ]
-    if not rejected:
-        findings.append(
-            Finding(
-                "recovery.not_found",
-                Severity.INFO,
-                Text(
-                    f"No manifest for this picture in {len(repos)} repository(ies).",
-                    f"{len(repos)} 個のリポジトリにこの絵のマニフェストはありません。",
-                ),
-            )
-        )
-    return Recovered(store=None, read=None, info=info, findings=findings)
+    return Recovered(
+        route=None, store=None, read=None, info=info, rejected=rejected, searched=len(repos)
+    )
 
 
 def _found(
     store: bytes,
-    read: c2pa_backend.ManifestRead,
+    read: StoreRead,
     route: str,
     repo: str,
     locator: bytes,
     dist: int | None,
     fp: str,
+    searched: int,
 ) -> Recovered:
-    route_text = {
-        "watermark": Text("recovered by watermark", "透かしから復元"),
-        "fingerprint": Text("recovered by fingerprint", "指紋（知覚ハッシュ）から復元"),
-    }[route]
-    findings = [
-        Finding(
-            f"recovery.{route}",
-            Severity.INFO,
-            Text(
-                f"This copy has no embedded manifest; its manifest was {route_text.en} from {repo} "
-                f"(fingerprint {dist} bits from the signed one). The hard binding cannot be checked "
-                "on a re-encoded copy: the pixels are only shown to be perceptually the same.",
-                f"このコピーにはマニフェストがなく、{repo} から{route_text.ja}しました（署名済み指紋との差 "
-                f"{dist} ビット）。再エンコードされたコピーではハードバインディングを検証できず、"
-                "見た目が同じであることだけが示されます。",
-            ),
-            {"repository": repo},
-        ),
-        Finding(
-            "hash.not_checkable",
-            Severity.WARNING,
-            Text(
-                "Byte-exact integrity cannot be checked on a re-encoded copy.",
-                "再エンコードされたコピーではバイト単位の完全性を検証できません。",
-            ),
-        ),
-    ]
-    if route == "fingerprint":
-        findings.append(
-            Finding(
-                "recovery.fingerprint_only",
-                Severity.WARNING,
-                Text(
-                    "Found by fingerprint only (no watermark): near-identical variants of one picture "
-                    "cannot be told apart this way.",
-                    "透かしではなく指紋だけで見つかりました：同じ絵のごく近い別版はこの方法では区別できません。",
-                ),
-            )
-        )
     info = {
         "route": route,
         "repository": repo,
@@ -261,39 +218,29 @@ def _found(
         "distance": dist,
         "fingerprint": fp,
     }
-    return Recovered(store=store, read=read, info=info, findings=findings)
+    return Recovered(route=route, store=store, read=read, info=info, searched=searched)
 
 
-def _other_signer_token(
-    data: bytes, mime: str, read: c2pa_backend.ManifestRead, store: bytes
-) -> str | None:
+def _other_signer_token(data: bytes, mime: str, read: StoreRead, store: bytes) -> str | None:
     """The key token of a detached manifest's signer, if its signature and chain hold."""
-    from myself_i2i.identity import token_for_cert
-    from myself_i2i.verify import confirmed_signer_ca
+    from myself_i2i.signers import confirm_signer
 
-    hard_binding = ("assertion.dataHash.mismatch", "assertion.boxesHash.mismatch")
-    for f in read.failure:
-        code = str(f.get("code", ""))
-        if code != "signingCredential.untrusted" and code not in hard_binding:
+    for st in read.failure:
+        if st.kind not in (StatusKind.UNTRUSTED, StatusKind.HARD_BINDING):
             return None  # an invalid manifest attributes nothing
-    ca = confirmed_signer_ca(data, mime, store, detached=True)
-    if ca is None:
-        return None
-    try:
-        return token_for_cert(ca)
-    except MyselfI2IError:
-        return None
+    confirmed = confirm_signer(data, mime, store, detached=True)
+    return confirmed.token if confirmed is not None else None
 
 
 def check_conflict(
     data: bytes,
     mime: str,
     name: str,
-    options: VerifyOptions,
-    embedded_manifest: dict[str, Any],
+    repos: Sequence[Repository],
+    embedded: ManifestView,
     signer_token: str | None,
-) -> list[Finding]:
-    """Findings when a signed image's watermark leads to another signer's manifest.
+) -> list[ConflictFound]:
+    """Conflicts when a signed image's watermark leads to another signer's manifest.
 
     Only runs when repositories are configured (decoding costs 30-60 ms). Steps:
 
@@ -302,16 +249,15 @@ def check_conflict(
        the same checks as a recovered one (valid, signs this locator, fingerprint within
        :data:`RECOVERY_THRESHOLD`) and c2pa confirms its signer's CA;
     3. a witness whose key token differs from ``signer_token`` (or any confirmed witness
-       when the embedded signer is unconfirmed) is a conflict: error ``softbinding.conflict``.
+       when the embedded signer is unconfirmed) is a conflict.
 
     The locator is looked up even when it equals the embedded manifest's own signed
     locator: copying another's locator into one's own soft-binding assertion must not hide
-    the conflict. The caller turns a conflict into the ``wrong-signer`` verdict.
+    the conflict.
 
     Raises:
         RepositoryError: a repository cannot be read.
     """
-    repos: Sequence[Repository] = repositories_for(options)
     if not repos:
         return []
     from myself_i2i.softbinding.watermark import WATERMARK_ALG, decode
@@ -322,8 +268,7 @@ def check_conflict(
         if locator is None:
             return []
         fp = perceptual_hash(img)
-    own_locator = soft_bindings(embedded_manifest).get(WATERMARK_ALG)
-    findings: list[Finding] = []
+    own_locator = embedded.soft_bindings().get(WATERMARK_ALG)
     # 2. Look up and check each witness.
     for repo in repos:
         store = repo.get(locator)
@@ -336,29 +281,19 @@ def check_conflict(
         # 3. Compare signers.
         if other is None or other == signer_token:
             continue
-        findings.append(
-            Finding(
-                "softbinding.conflict",
-                Severity.ERROR,
-                Text(
-                    f"The picture's invisible watermark points to a manifest in {repo.name} signed "
-                    f"by another key ({other}), not by this image's signer "
-                    f"({signer_token or 'unconfirmed'}). Someone may have stripped a signed picture "
-                    "and signed it again as their own.",
-                    f"画像の不可視透かしは {repo.name} にある別の鍵（{other}）のマニフェストを指して"
-                    f"おり、この画像の署名者（{signer_token or '未確認'}）のものではありません。"
-                    "署名済みの絵からマニフェストを削除し、自分のものとして署名し直した可能性があります。",
-                ),
-                {
+        return [
+            ConflictFound(
+                repository=repo.name,
+                other_signer=other,
+                details={
                     "repository": repo.name,
                     "locator": locator.hex(),
                     "signed_locator": own_locator.hex() if own_locator else None,
                     "other_signer": other,
                     "signer": signer_token,
                     "distance": dist,
-                    "other_title": read.active.get("title"),
+                    "other_title": read.active.title,
                 },
             )
-        )
-        break
-    return findings
+        ]
+    return []

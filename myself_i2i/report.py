@@ -26,6 +26,8 @@ class Verdict(str, enum.Enum):
     )
     NO_PLEDGE = "no-pledge"  #: validly signed, but the manifest makes no #Myself_i2i pledge
     UNSIGNED = "unsigned"  #: no manifest at all: nothing can be checked
+    CREDENTIAL_INVALID = "credential-invalid"  #: intact signature, unacceptable certificate
+    INVALID = "invalid"  #: c2pa judges the store invalid for another reason (e.g. an ingredient)
     WRONG_SIGNER = (
         "wrong-signer"  #: signed by a different key than the one the post or keyring names
     )
@@ -43,6 +45,8 @@ EXIT_CODES: dict[Verdict, int] = {
     Verdict.UNTRUSTED: 11,
     Verdict.NO_PLEDGE: 12,
     Verdict.UNSIGNED: 20,
+    Verdict.CREDENTIAL_INVALID: 21,
+    Verdict.INVALID: 22,
     Verdict.WRONG_SIGNER: 30,
     Verdict.CONTRADICTS_POST: 31,
     Verdict.PLEDGE_VIOLATED: 32,
@@ -71,6 +75,17 @@ VERDICT_TEXT: dict[Verdict, Text] = {
     Verdict.UNSIGNED: Text(
         "Unsigned: no provenance manifest, nothing can be checked.",
         "署名なし：来歴マニフェストがなく、何も確認できません。",
+    ),
+    Verdict.CREDENTIAL_INVALID: Text(
+        "Bad certificate: the signature is intact, but the signing certificate is not "
+        "acceptable (expired, revoked or not fit for signing).",
+        "証明書に問題：署名自体は壊れていませんが、署名証明書が受け入れられません"
+        "（期限切れ・失効・署名に使えない証明書）。",
+    ),
+    Verdict.INVALID: Text(
+        "Invalid: c2pa judges the provenance invalid (e.g. an ingredient's manifest is broken "
+        "or the manifest cannot be read).",
+        "無効：c2pa が来歴を無効と判定しました（材料のマニフェストの破損、マニフェストが読めないなど）。",
     ),
     Verdict.WRONG_SIGNER: Text(
         "Wrong signer: signed by a different key than expected.",
@@ -117,23 +132,46 @@ class Finding:
         return d
 
 
+#: Verdicts that pass: shown with a tick, never with a cross.
+PASSING: frozenset[Verdict] = frozenset({Verdict.VERIFIED})
+#: Verdicts that say something is wrong (red).
+FAILING: frozenset[Verdict] = frozenset(
+    {
+        Verdict.CREDENTIAL_INVALID,
+        Verdict.INVALID,
+        Verdict.WRONG_SIGNER,
+        Verdict.CONTRADICTS_POST,
+        Verdict.PLEDGE_VIOLATED,
+        Verdict.TAMPERED,
+    }
+)
+
+
 @dataclass
 class SignerInfo:
-    name: str | None = None
-    issuer: str | None = None
+    name: str | None = None  #: the signing certificate's common name
+    issuer: str | None = None  #: the signing certificate's issuer (common name)
+    alg: str | None = None
     token: str | None = None  #: key token of the personal CA, only when c2pa confirmed the chain
     trusted: bool = False
-    trusted_name: str | None = None  #: the name in your keyring
-    token_matches_post: bool | None = None
+    trusted_name: str | None = None  #: the name in your keyring ("you" for your own key)
+    own: bool = False  #: signed with this machine's own identity
+    token_matches_post: bool | None = None  #: against the expected token (or the post's)
+    signed_at: str | None = None  #: trusted time-stamp, else the time the pledge states
+    signed_at_source: str | None = None  #: "timestamp" or "claimed"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "issuer": self.issuer,
+            "alg": self.alg,
             "token": self.token,
             "trusted": self.trusted,
             "trustedName": self.trusted_name,
+            "own": self.own,
             "tokenMatchesPost": self.token_matches_post,
+            "signedAt": self.signed_at,
+            "signedAtSource": self.signed_at_source,
         }
 
 
@@ -154,6 +192,11 @@ class Report:
     recovery: dict[str, Any] | None = None
     evidence: list[dict[str, Any]] = field(default_factory=list)
     thumbnails: dict[str, str] = field(default_factory=dict)  #: ingredient label -> data: URL
+    #: manifests of the ingredients this one was made from (nearest first)
+    parents: list[dict[str, Any]] = field(default_factory=list)
+    #: CAWG identity assertions: who the signer says they are, and whether it was confirmed
+    identities: list[dict[str, Any]] = field(default_factory=list)
+    format: str | None = None  #: MIME type of the file as read
 
     @property
     def exit_code(self) -> int:
@@ -183,32 +226,64 @@ class Report:
             "post": self.post,
             "recovery": self.recovery,
             "evidence": self.evidence,
+            "parents": self.parents,
+            "identities": self.identities,
+            "format": self.format,
         }
 
-    def lines(self, lang: Lang) -> list[str]:
-        """A readable multi-line rendering for the terminal."""
-        icon = {"verified": "✔", "recovered": "✔"}.get(self.verdict.value, "✘")
-        if self.verdict in (Verdict.UNTRUSTED, Verdict.NO_PLEDGE, Verdict.UNSIGNED):
-            icon = "?"
-        out = [f"{icon} {self.image}: {self.verdict.value} — {self.summary.get(lang)}"]
+    def lines(self, lang: Lang, *, color: bool = False) -> list[str]:
+        """A readable multi-line rendering for the terminal.
+
+        Under a failing verdict, the secondary results are neutral: no ticks under a cross.
+        """
+        ja = lang == "ja"
+        if self.verdict in PASSING:
+            icon, tint = "✔", "32"
+        elif self.verdict is Verdict.RECOVERED:
+            icon, tint = "↺", "36"
+        elif self.verdict in FAILING:
+            icon, tint = "✘", "31"
+        else:
+            icon, tint = "?", "33"
+        head = f"{icon} {self.image}: {self.summary.get(lang)}"
+        out = [f"\x1b[{tint}m{head}\x1b[0m" if color else head]
         if self.signer:
             s = self.signer
             who = s.trusted_name or s.name or "?"
-            if s.trusted:
-                trust = "in your keyring" if lang == "en" else "キーリング登録済み"
+            if s.own:
+                trust = "あなた自身の鍵" if ja else "your own key"
+            elif s.trusted:
+                trust = "キーリング登録済み" if ja else "in your keyring"
             elif s.token_matches_post:
+                trust = "想定のキートークンと一致" if ja else "matches the expected key token"
+            elif s.token_matches_post is False:
                 trust = (
-                    "matches the post's key token" if lang == "en" else "投稿のキートークンと一致"
+                    "想定のキートークンと不一致" if ja else "does not match the expected key token"
                 )
             else:
-                trust = "not in your keyring" if lang == "en" else "キーリング未登録"
-            out.append(
-                f"  {'signer' if lang == 'en' else '署名者'}: {who} {s.token or ''} ({trust})"
+                trust = "キーリング未登録" if ja else "not in your keyring"
+            issuer = (
+                f"{'発行者' if ja else 'issued by'} {s.issuer}" if s.issuer and not s.token else ""
             )
+            parts = [p for p in (who, s.token or "", issuer) if p]
+            out.append(
+                f"  {'署名者' if ja else 'signer'}: {' '.join(parts)}（{trust}）"
+                if ja
+                else f"  signer: {' '.join(parts)} ({trust})"
+            )
+            if s.signed_at:
+                how = {
+                    "timestamp": ("time-stamped", "タイムスタンプ"),
+                    "claimed": ("as stated by the signer", "署名者の申告"),
+                }.get(s.signed_at_source or "", ("", ""))
+                out.append(
+                    f"  {'署名日時' if ja else 'signed'}: {s.signed_at}"
+                    + (f"（{how[1]}）" if ja and how[1] else f" ({how[0]})" if how[0] else "")
+                )
         if self.pledge:
             kind = self.pledge.get("kind")
             tags = " ".join(self.pledge.get("hashtags", []))
-            out.append(f"  {'pledge' if lang == 'en' else '宣言'}: {kind} {tags}")
+            out.append(f"  {'宣言' if ja else 'pledge'}: {kind} {tags}")
             for src in self.pledge.get("sources", []):
                 out.append(
                     f"    - {src.get('title')}: {src.get('relation')} sha256:{src.get('sha256', '')[:12]}"
@@ -220,14 +295,18 @@ class Report:
                     for x in gen.get("loras", [])
                 )
                 out.append(
-                    f"  {'generator' if lang == 'en' else '生成'}: {gen.get('software', '?')} / "
+                    f"  {'生成' if ja else 'generator'}: {gen.get('software', '?')} / "
                     f"{gen.get('model', '?')}{' / LoRA: ' + loras if loras else ''}"
                 )
+        failing = self.verdict in FAILING
         for f in self.findings:
             if f.severity is Severity.INFO and f.code.endswith(".ok"):
                 continue
-            mark = {"info": "·", "warning": "!", "error": "✘"}[f.severity.value]
-            out.append(f"  {mark} [{f.code}] {f.text.get(lang)}")
+            if failing and f.severity is not Severity.ERROR:
+                mark = "·"
+            else:
+                mark = {"info": "·", "warning": "!", "error": "✘"}[f.severity.value]
+            out.append(f"  {mark} {f.text.get(lang)}")
         for ev in self.evidence:
             out.append(f"  ≈ {ev['message'][lang]}")
         return out

@@ -59,9 +59,9 @@ from myself_i2i.models import (
     SourceRecord,
     SourceSpec,
 )
-from myself_i2i.pledge import PLEDGE_LABEL, Pledge
+from myself_i2i.pledge import PLEDGE_LABEL, Pledge, metadata_conflict
+from myself_i2i.softbinding import FINGERPRINT_ALG
 
-FINGERPRINT_ALG = "org.myself-i2i.fingerprint.phash64.1"
 #: Short side below which the watermark is skipped (it needs enough 4x4 blocks).
 WATERMARK_MIN_SIDE = 256
 
@@ -253,7 +253,7 @@ def own_manifest_assertion_list(
         return []
     if read is None or read.active is None:
         return []
-    return [a for a in read.active.get("assertions", []) if isinstance(a, dict)]
+    return [{"label": a.label, "data": a.data} for a in read.active.assertions]
 
 
 def _check_metadata(
@@ -272,33 +272,34 @@ def _check_metadata(
     meta = read_generation_metadata(img if img is not None else path)
     if meta is None:
         return Generator()
-    inputs = (
-        ", ".join(f"{x.role}{' ' + repr(x.name) if x.name else ''}" for x in meta.image_inputs)
-        or "image input"
-    )
-    if kind is PledgeKind.T2I:
-        if meta.kind is GenKind.I2I:
-            raise PledgeRefused(
-                f"{path}: its own {meta.source} metadata shows image inputs ({inputs}), so it "
-                "cannot be signed as t2i. Sign it as i2i with --source for each input.",
-                f"{path}: 埋め込まれた {meta.source} のメタデータに画像入力（{inputs}）があるため、"
-                "t2i として署名できません。各入力を --source で指定して i2i として署名してください。",
+    conflict = metadata_conflict(kind, n_sources, meta)
+    if conflict is not None:
+        hint = (
+            Text(
+                "Sign it as i2i with --source for each input.",
+                "各入力を --source で指定して i2i として署名してください。",
             )
-        if meta.kind is GenKind.UNKNOWN and not options.allow_unclear_metadata:
-            why = "; ".join(meta.reasons) or "undecidable"
-            raise PledgeRefused(
-                f"{path}: its {meta.source} metadata does not show whether an image was used "
-                f"({why}). Check it yourself, then sign with --allow-unclear-metadata.",
-                f"{path}: {meta.source} のメタデータから画像入力の有無が判断できません（{why}）。"
-                "ご自身で確認のうえ --allow-unclear-metadata を付けて署名してください。",
+            if kind is PledgeKind.T2I
+            else Text(
+                "Declare every input with --source.", "すべての入力を --source で指定してください。"
             )
-    elif len(meta.image_inputs) > n_sources:
+        )
         raise PledgeRefused(
-            f"{path}: its {meta.source} metadata shows {len(meta.image_inputs)} image inputs "
-            f"({inputs}) but {n_sources} source(s) were declared. Declare every input with --source.",
-            f"{path}: {meta.source} のメタデータには画像入力が {len(meta.image_inputs)} 件"
-            f"（{inputs}）ありますが、宣言された素材は {n_sources} 件です。"
-            "すべての入力を --source で指定してください。",
+            f"{path}: its own {meta.source} metadata contradicts the pledge: {conflict.en}. "
+            f"{hint.en}",
+            f"{path}: 埋め込まれた {meta.source} のメタデータが宣言と矛盾します：{conflict.ja}。{hint.ja}",
+        )
+    if (
+        kind is PledgeKind.T2I
+        and meta.kind is GenKind.UNKNOWN
+        and not options.allow_unclear_metadata
+    ):
+        why = "; ".join(meta.reasons) or "undecidable"
+        raise PledgeRefused(
+            f"{path}: its {meta.source} metadata does not show whether an image was used "
+            f"({why}). Check it yourself, then sign with --allow-unclear-metadata.",
+            f"{path}: {meta.source} のメタデータから画像入力の有無が判断できません（{why}）。"
+            "ご自身で確認のうえ --allow-unclear-metadata を付けて署名してください。",
         )
     return meta.generator
 
@@ -384,7 +385,7 @@ def sign_image(
         name=str(image),
         draft=None if opts.watermark else (THUMBNAIL_EDGE, THUMBNAIL_EDGE),
     )
-    fmt = str(img.format)
+    fmt = "JPEG" if img.format == "MPO" else str(img.format)  # camera JPEG with MPF
     mime = SUPPORTED_FORMATS[fmt]
     if manifest_store_bytes(original_bytes) is not None:
         raise AlreadySigned(

@@ -234,3 +234,43 @@ def serve_in_thread(app: Any) -> Iterator[str]:
     finally:
         srv.should_exit = True
         thread.join(10)
+
+
+def sign_with_chain(image: Path, out: Path, chain_pem: bytes, key_pem: bytes) -> Path:
+    """Sign ``image`` (PNG) with a t2i pledge directly through the backend, any chain."""
+    from myself_i2i.models import PledgeKind
+    from myself_i2i.pledge import PLEDGE_LABEL, Pledge
+
+    pledge = Pledge.new(PledgeKind.T2I, ("#Myself_i2i",))
+    manifest: dict[str, Any] = {
+        "claim_generator_info": [{"name": "test", "version": "1"}],
+        "title": out.name,
+        "format": "image/png",
+        "assertions": [
+            {
+                "label": "c2pa.actions.v2",
+                "data": {
+                    "actions": [
+                        {
+                            "action": "c2pa.created",
+                            "digitalSourceType": c2pa_backend.TRAINED_ALGORITHMIC_MEDIA,
+                        }
+                    ]
+                },
+            },
+            {"label": PLEDGE_LABEL, "data": pledge.to_assertion()},
+        ],
+    }
+    dest = io.BytesIO()
+    c2pa_backend.sign(
+        source=io.BytesIO(image.read_bytes()),
+        dest=dest,
+        mime="image/png",
+        manifest=manifest,
+        resources={},
+        ingredients=[],
+        chain_pem=chain_pem,
+        private_key_pem=key_pem,
+    )
+    out.write_bytes(dest.getvalue())
+    return out

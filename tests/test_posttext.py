@@ -31,4 +31,10 @@ def test_kind_hashtags_and_tokens() -> None:
     assert p.tokens == (TOKEN,)
     assert read_post("＃i2i").says_i2i
     d = read_post("#i2i").to_dict()
-    assert d == {"hashtags": [], "saysT2i": False, "saysI2i": True, "tokens": []}
+    assert d == {
+        "hashtags": [],
+        "saysT2i": False,
+        "saysI2i": True,
+        "tokens": [],
+        "lookalikeHashtags": [],
+    }

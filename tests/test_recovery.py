@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from myself_i2i.cli import app
 from myself_i2i.identity import Identity
-from myself_i2i.recovery import RECOVERY_THRESHOLD, check_conflict, soft_bindings
+from myself_i2i.recovery import RECOVERY_THRESHOLD, check_conflict
 from myself_i2i.report import EXIT_CODES, Report, Verdict
 from myself_i2i.repository import LocalRepository
 from myself_i2i.sign import SignOptions, SignResult, sign_image
@@ -170,16 +170,15 @@ def test_conflict_function_and_no_conflict_for_the_same_signer(
     data = again.read_bytes()
     read = c2pa_backend.read_manifest(data, "image/png")
     assert read is not None and read.active is not None
-    assert soft_bindings(read.active).keys() == {"org.myself-i2i.fingerprint.phash64.1"}
+    assert read.active.soft_bindings().keys() == {"org.myself-i2i.fingerprint.phash64.1"}
     with LocalRepository.open(signed.repo_dir) as repo:
-        opts = VerifyOptions(repositories=[repo])
+        repos = [repo]
         assert (
-            check_conflict(data, "image/png", "a.png", opts, read.active, signed.alice.token) == []
+            check_conflict(data, "image/png", "a.png", repos, read.active, signed.alice.token) == []
         )
-        assert check_conflict(data, "image/png", "a.png", opts, read.active, None) != []
+        assert check_conflict(data, "image/png", "a.png", repos, read.active, None) != []
     # No repositories: nothing is decoded, nothing is reported.
-    none = VerifyOptions(use_default_repositories=False)
-    assert check_conflict(data, "image/png", "a.png", none, read.active, None) == []
+    assert check_conflict(data, "image/png", "a.png", [], read.active, None) == []
     # The honest original, verified against its own repository, is not a conflict.
     report = check(signed.marked.output.read_bytes(), signed.repo_dir, "marked.png")
     assert report.verdict is Verdict.UNTRUSTED

@@ -33,7 +33,8 @@ def test_verify_bytes_equals_verify_image(tmp_path: Path, alice: Identity) -> No
 
 def test_unverified_never_reads_as_verified(tmp_path: Path, alice: Identity) -> None:
     signed = sign_t2i(picture(tmp_path / "a.png"), alice).output
-    rep = verify_image(signed)  # nothing says who the signer should be
+    # nothing says who the signer should be (as a third party: not the signer's own machine)
+    rep = verify_image(signed, VerifyOptions(use_own_identity=False))
     assert rep.verdict is Verdict.UNTRUSTED and rep.has("signer.unknown")
     unsigned = verify_image(picture(tmp_path / "u.png", seed=8))
     assert unsigned.verdict is Verdict.UNSIGNED and unsigned.signer is None
@@ -48,8 +49,9 @@ def test_bad_key_token_option(tmp_path: Path, alice: Identity) -> None:
 def test_report_lines_bilingual(tmp_path: Path, alice: Identity) -> None:
     signed = sign_t2i(picture(tmp_path / "a.png"), alice).output
     rep = verify_image(signed, VerifyOptions(key_token=alice.token))
-    assert "verified" in rep.lines("en")[0]
+    assert "Verified" in rep.lines("en")[0] and "✔" in rep.lines("en")[0]
     assert "検証済み" in rep.lines("ja")[0]
+    assert "\x1b[" not in "".join(rep.lines("en"))  # colour only when asked
 
 
 def test_only_the_backend_imports_c2pa() -> None:

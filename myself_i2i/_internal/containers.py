@@ -164,3 +164,8 @@ def certificates_in(store: bytes) -> list[x509.Certificate]:
                         continue
         pos = store.find(b"\x30\x82", pos + 1)
     return found
+
+
+def signing_chain(store: bytes) -> list[x509.Certificate]:
+    """The certificates of the store, signing certificate first (interim: see certificates_in)."""
+    return certificates_in(store)

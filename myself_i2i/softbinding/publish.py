@@ -18,14 +18,14 @@ def manifests_of_images(paths: Sequence[Path]) -> list[tuple[bytes, bytes | None
         InputError, ImageError: a file cannot be read.
         ManifestError: an image has no manifest or no fingerprint soft binding.
     """
-    from myself_i2i.recovery import FINGERPRINT_ALG, soft_bindings
+    from myself_i2i.softbinding import FINGERPRINT_ALG
     from myself_i2i.softbinding.watermark import WATERMARK_ALG
 
     out: list[tuple[bytes, bytes | None, str, str]] = []
     for p in paths:
         data = check_path(p).read_bytes()
         with open_image(data, name=str(p), load=False) as img:
-            mime = SUPPORTED_FORMATS[str(img.format)]
+            mime = SUPPORTED_FORMATS[str(img.format)]  # MPO (camera JPEG) maps to image/jpeg
         store = manifest_store_bytes(data)
         read = c2pa_backend.read_manifest(data, mime, name=str(p)) if store else None
         if store is None or read is None or read.active is None:
@@ -33,7 +33,7 @@ def manifests_of_images(paths: Sequence[Path]) -> list[tuple[bytes, bytes | None
                 f"{p}: has no embedded manifest to publish. Publish the signed original.",
                 f"{p}: 公開できる埋め込みマニフェストがありません。署名済みの元ファイルを指定してください。",
             )
-        sb = soft_bindings(read.active)
+        sb = read.active.soft_bindings()
         fp = sb.get(FINGERPRINT_ALG)
         if fp is None:
             raise ManifestError(

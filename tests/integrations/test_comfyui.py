@@ -280,4 +280,4 @@ def test_verify_node_watermark_recovers_pixels_from_the_graph(
     pixels = np.asarray(Image.open(f).convert("RGB"), np.float32)[None] / 255.0
     text = verify_for_node(images=pixels, lang="en")
     assert "recovered" in text, text
-    assert "untrusted-signer — 署名" in verify_for_node(str(f), lang="ja")
+    assert "検証済み" in verify_for_node(str(f), lang="ja")  # own key: trusted on this machine
