@@ -2,8 +2,8 @@
 
 An impostor does not need the victim's handle, only one that *looks* like it: ``@vіctim``
 with a Cyrillic ``і``, ``＠victim`` with a full-width at sign, ``@victim`` with a zero-width
-space inside, ``@VlCTlM`` with small ``l`` for capital ``I``. Two strings look the same
-when their skeletons are equal:
+space inside, ``@VlCTlM`` with small ``l`` for capital ``I``. The :func:`skeleton` of a
+name or hashtag body is:
 
 1. NFKC (full-width and other compatibility forms become plain letters), case folding;
 2. invisible characters are dropped: format characters (category Cf: zero-width spaces
@@ -15,8 +15,8 @@ when their skeletons are equal:
 4. steps 1 to 3 are repeated until nothing changes (a prototype may be a capital, ``0``
    becomes ``O``), and leading at signs are dropped.
 
-Decide with :func:`same_looking`, not by comparing :func:`skeleton` values: it also
-compares the skeletons *before* case folding, as TR39 defines them, against every upper /
+Strings with equal skeletons look the same. Still decide with :func:`same_looking`, not
+by comparing :func:`skeleton` values: it also compares the skeletons *before* case folding, as TR39 defines them, against every upper /
 lower case spelling of the other string, because folding first hides two look-alikes:
 ``I`` and ``l`` (``@VlCTlM`` for ``@VICTIM``) and a capital that looks like a Latin
 capital while its small letter does not (Cyrillic ``М``: ``м`` has another prototype
@@ -37,8 +37,8 @@ from myself_i2i.errors import ConfigError
 
 __all__ = ["confusables_version", "is_invisible", "lookalike_chars", "same_looking", "skeleton"]
 
-#: Default_Ignorable_Code_Point (Unicode DerivedCoreProperties.txt) beyond category Cf.
-#: Stable since Unicode 4; unassigned code points in these ranges are ignorable too.
+#: Default_Ignorable_Code_Point (Unicode 15 DerivedCoreProperties.txt) beyond category Cf;
+#: unassigned code points in these ranges are ignorable too, so new ones are covered.
 _IGNORABLE_RANGES: tuple[tuple[int, int], ...] = (
     (0x034F, 0x034F),  # combining grapheme joiner
     (0x115F, 0x1160),  # Hangul choseong / jungseong fillers
@@ -122,8 +122,11 @@ def _data() -> tuple[dict[str, str], str]:
         if len(fields) < 3:
             continue
         # "source ; prototype ; type": code points in hex, the prototype may be several.
-        src = "".join(chr(int(cp, 16)) for cp in fields[0].split())
-        proto = "".join(chr(int(cp, 16)) for cp in fields[1].split())
+        try:
+            src = "".join(chr(int(cp, 16)) for cp in fields[0].split())
+            proto = "".join(chr(int(cp, 16)) for cp in fields[1].split())
+        except ValueError:  # a damaged line; too many of them fail the count below
+            continue
         if len(src) == 1 and proto:
             table[src] = proto
     if len(table) < 5000:  # the 13.0 file has 6,296 entries; far fewer means a broken file
