@@ -8,7 +8,9 @@ import pytest
 
 from myself_i2i.errors import KeyringError
 from myself_i2i.keyring import Keyring
-from tests.core_helpers import new_identity
+from myself_i2i.report import Verdict
+from myself_i2i.verify import VerifyOptions, verify_image
+from tests.core_helpers import new_identity, picture, sign_t2i
 
 
 def test_add_by_token_and_by_ca_file(tmp_path: Path, home: Path) -> None:
@@ -115,3 +117,19 @@ def test_add_by_ca_file_takes_the_name_in_the_certificate(tmp_path: Path) -> Non
     tc = kr.add(str(ca))
     assert tc.name == "@bob" and tc.token == bob.token and tc.ca_pem
     assert kr.add(str(ca), "@bob_draws").name == "@bob_draws"  # a given name wins
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="verify.py still asks keyring.by_name; it must ask keyring.lookalikes (issue 9 §3)",
+)
+@pytest.mark.parametrize("impostor_name", ["@vіctim", "＠victim", "@victim\u200b"])
+def test_attack_lookalike_signer_name_through_verify(tmp_path: Path, impostor_name: str) -> None:
+    """A real signed image from a key that calls itself like a keyring name."""
+    victim = new_identity("@victim", directory=tmp_path / "victim")
+    Keyring.default().add(victim.token, "@victim")
+    impostor = new_identity(impostor_name, directory=tmp_path / "impostor")
+    fake = sign_t2i(picture(tmp_path / "fake.png", seed=5), impostor).output
+    rep = verify_image(fake, VerifyOptions())
+    assert rep.verdict is Verdict.WRONG_SIGNER
+    assert rep.has("signer.impersonation")
