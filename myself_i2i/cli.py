@@ -443,12 +443,25 @@ def trust_add(
         str,
         typer.Argument(help="Key token or CA certificate file. / キートークンか CA 証明書ファイル"),
     ],
-    name: Annotated[str, typer.Option(help="Who it is, e.g. @handle. / 誰の鍵か（例 @handle）")],
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="Who it is, e.g. @handle (default: the name in the CA certificate). "
+            "/ 誰の鍵か（例 @handle。省略時は CA 証明書の名前）"
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Add even if the name looks like another key's. / 別の鍵の名前に似ていても追加",
+        ),
+    ] = False,
 ) -> None:
     """Trust a creator. / 作者を信頼します。"""
     from myself_i2i.keyring import Keyring
 
-    tc = Keyring.default().add(token_or_cert, name)
+    tc = Keyring.default().add(token_or_cert, name, force=force)
     _say(f"Trusted {tc.name} ({tc.token})", f"{tc.name}（{tc.token}）を信頼済みにしました")
 
 

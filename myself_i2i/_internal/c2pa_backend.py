@@ -156,7 +156,7 @@ class Ingredient:
     thumbnail_id: str | None
     thumbnail_format: str | None
     manifest_label: str | None  #: the ingredient's own manifest in the store, if any
-    failures: tuple[Status, ...] = ()  #: validation failures recorded for the ingredient
+    failures: tuple[Status, ...] = ()  #: failures the signer recorded for the ingredient
 
     @property
     def key(self) -> str:
@@ -233,7 +233,9 @@ class StoreRead:
     failure: tuple[Status, ...]  #: of the active manifest
     success: tuple[Status, ...]
     informational: tuple[Status, ...]
-    ingredient_failures: tuple[Status, ...]  #: failures inside ingredients' manifests
+    #: failures c2pa-rs found now in ingredients' manifests (its ingredient deltas); what a
+    #: signer recorded about an ingredient at signing time is in Ingredient.failures
+    ingredient_failures: tuple[Status, ...]
 
     def codes(self, kind: str = "failure") -> list[str]:
         return [s.code for s in getattr(self, kind)]
@@ -452,12 +454,17 @@ def _store_read(data: dict[str, Any], state: str) -> StoreRead:
         if isinstance(m, dict)
     }
     failure = _statuses(active.get("failure"))
-    if not vr and data.get("validation_status"):
-        # Older readers list every status of the active manifest under validation_status.
-        failure = _statuses(data.get("validation_status"))
-    for m in manifests.values():
-        for ing in m.ingredients:
-            deltas.extend(s for s in ing.failures if s not in deltas)
+    success = _statuses(active.get("success"))
+    # validation_status also carries store-level failures that belong to no manifest (e.g.
+    # "Failed to load manifest"): keep those the per-manifest lists do not already hold.
+    ok_codes = {x.code for x in success}
+    known = {(x.code, x.url) for x in (*failure, *deltas)}
+    extra = [
+        x
+        for x in _statuses(data.get("validation_status"))
+        if x.code not in ok_codes and (x.code, x.url) not in known
+    ]
+    failure = failure + tuple(extra)
     try:
         vstate = ValidationState(state)
     except ValueError:
@@ -468,7 +475,7 @@ def _store_read(data: dict[str, Any], state: str) -> StoreRead:
         active=manifests.get(label) if label else None,
         manifests=manifests,
         failure=failure,
-        success=_statuses(active.get("success")),
+        success=success,
         informational=_statuses(active.get("informational")),
         ingredient_failures=tuple(deltas),
     )

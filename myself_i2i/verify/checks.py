@@ -119,16 +119,32 @@ class Ingredients(Check):
         return _signed(ctx)
 
     def run(self, ctx: Context) -> list[Finding]:
-        assert ctx.read is not None
-        bad = [
-            s.code
-            for s in ctx.read.ingredient_failures
-            if s.kind not in (StatusKind.UNTRUSTED, StatusKind.IDENTITY)
+        assert ctx.read is not None and ctx.manifest is not None
+        ignore = (StatusKind.UNTRUSTED, StatusKind.IDENTITY)
+        bad = [s.code for s in ctx.read.ingredient_failures if s.kind not in ignore]
+        if bad:
+            codes = ", ".join(dict.fromkeys(bad))
+            return [finding("ingredient.invalid", {"c2pa": sorted(set(bad))}, codes=codes)]
+        # What the signer recorded about an ingredient when using it: c2pa-rs accepts the
+        # store (the history is honest), so this is said, not judged.
+        recorded = [
+            (i.title, s.code)
+            for i in ctx.manifest.ingredients
+            for s in i.failures
+            if s.kind not in ignore
         ]
-        if not bad:
+        if not recorded:
             return []
-        codes = ", ".join(dict.fromkeys(bad))
-        return [finding("ingredient.invalid", {"c2pa": sorted(set(bad))}, codes=codes)]
+        titles = ", ".join(dict.fromkeys(t for t, _c in recorded))
+        codes = ", ".join(dict.fromkeys(c for _t, c in recorded))
+        return [
+            finding(
+                "ingredient.recorded_invalid",
+                {"c2pa": sorted({c for _t, c in recorded})},
+                titles=titles,
+                codes=codes,
+            )
+        ]
 
 
 class OverallState(Check):
@@ -541,6 +557,34 @@ class UnknownSigner(Check):
         ]
 
 
+class Completeness(Check):
+    """Fail closed: ``verified`` needs positive evidence of each part, not just no complaint.
+
+    A valid signature over an unchanged file, a pledge consistent with the manifest, and a
+    signer someone vouches for. Anything the pipeline could not establish is said.
+    """
+
+    name = "completeness"
+
+    #: each group needs one of its codes among the findings
+    REQUIRED: ClassVar[tuple[tuple[str, ...], ...]] = (
+        ("signature.ok",),
+        ("pledge.t2i.ok", "pledge.sources.ok"),
+        ("signer.own.ok", "signer.trusted.ok", "signer.token.ok"),
+    )
+
+    def applies(self, ctx: Context) -> bool:
+        return verdict_of(ctx.findings) is Verdict.VERIFIED
+
+    def run(self, ctx: Context) -> list[Finding]:
+        missing = [g[0] for g in self.REQUIRED if not ctx.has(*g)]
+        if not missing:
+            return []
+        return [
+            finding("verification.incomplete", {"missing": missing}, missing=", ".join(missing))
+        ]
+
+
 class NoManifest(Check):
     """No manifest: nothing can be checked; a post's pledge claim is unverifiable."""
 
@@ -581,4 +625,5 @@ PIPELINE: tuple[Check, ...] = (
     Metadata(),
     Post(),
     UnknownSigner(),
+    Completeness(),
 )

@@ -125,6 +125,24 @@ MESSAGES: dict[str, tuple[Severity, str, str]] = {
         "このファイル自身のマニフェストは成り立ちますが、元になった材料のマニフェストが無効です"
         "（{codes}）：来歴のつながりが壊れています。",
     ),
+    "ingredient.recorded_invalid": (
+        W,
+        "The signer recorded that the manifest of an ingredient ({titles}) was invalid when it "
+        "was used ({codes}). This file's own manifest holds.",
+        "署名者は、材料（{titles}）のマニフェストが使用時点で無効だったと記録しています（{codes}）。"
+        "このファイル自身のマニフェストは成り立ちます。",
+    ),
+    "verification.incomplete": (
+        E,
+        "Not everything needed for a verified result could be established ({missing}); "
+        "so it is not called verified.",
+        "検証済みとするのに必要な確認の一部ができませんでした（{missing}）。そのため検証済みとはしません。",
+    ),
+    "manifest.no_active": (
+        E,
+        "c2pa found a manifest store but could not load its active manifest ({code}: {explanation}).",
+        "c2pa はマニフェストストアを見つけましたが、有効なマニフェストを読み込めませんでした（{code}：{explanation}）。",
+    ),
     "manifest.invalid": (
         E,
         "c2pa judges the manifest invalid: {code} ({explanation}).",

@@ -147,6 +147,16 @@ def read_or_recover(data: bytes, name: str, opts: VerifyOptions) -> Context:
             # input error (one line), not a broken manifest.
             open_image(data, name=name).close()
         ctx.findings.append(finding("manifest.unreadable", detail=e.text))
+    if ctx.read is not None and ctx.read.active is None:
+        first = ctx.read.failure[0] if ctx.read.failure else None
+        ctx.findings.append(
+            finding(
+                "manifest.no_active",
+                {"c2pa": first.code if first else None},
+                code=first.code if first else "-",
+                explanation=(first.explanation if first else "") or "-",
+            )
+        )
     if ctx.read is not None or ctx.has("manifest.unreadable"):
         return ctx
     # 1c. No manifest: decode the pixels (a corrupt unsigned file is an error, since

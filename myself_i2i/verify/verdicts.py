@@ -28,6 +28,8 @@ VERDICT_OF: dict[str, Verdict] = {
     "timestamp.invalid": V.CREDENTIAL_INVALID,
     "ingredient.invalid": V.INVALID,
     "manifest.invalid": V.INVALID,
+    "manifest.no_active": V.INVALID,
+    "verification.incomplete": V.INVALID,
     # the signer
     "signer.impersonation": V.WRONG_SIGNER,
     "signer.token_mismatch": V.WRONG_SIGNER,
@@ -47,9 +49,15 @@ VERDICT_OF: dict[str, Verdict] = {
 
 
 def verdict_of(findings: Iterable[Finding]) -> Verdict:
-    """The worst verdict any finding maps to; ``verified`` when none maps to anything."""
+    """The worst verdict any finding maps to; ``verified`` when none maps to anything.
+
+    No findings at all is never ``verified`` (nothing was checked): ``invalid``.
+    """
+    items = list(findings)
+    if not items:
+        return V.INVALID
     worst = V.VERIFIED
-    for f in findings:
+    for f in items:
         v = VERDICT_OF.get(f.code)
         if v is not None and VERDICT_ORDER.index(v) > VERDICT_ORDER.index(worst):
             worst = v

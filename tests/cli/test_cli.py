@@ -232,6 +232,33 @@ def test_trust_and_inspect(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert run("verify", str(signed))[0] == EXIT_CODES[Verdict.UNTRUSTED]
 
 
+def test_trust_add_hints_are_runnable(tmp_path: Path) -> None:
+    """`trust add TOKEN` (as verify's hint prints it) says the exact command with --name;
+    `trust add CA.pem` takes the name from the certificate."""
+    token = init("@alice")
+    code, out, err = run("trust", "add", token.lower())
+    assert_one_line_error(code, err)
+    assert f"myself-i2i trust add {token} --name @handle" in err and out == ""
+    assert run("trust", "list")[1].startswith("No trusted creators")
+    ca = tmp_path / "ca.pem"
+    assert run("identity", "--export-ca", str(ca))[0] == 0
+    code, out, _ = run("trust", "add", str(ca))
+    assert code == 0 and "@alice" in out and token in out
+
+
+def test_attack_lookalike_name_refused_by_trust_add(tmp_path: Path) -> None:
+    init("@alice")
+    victim = "mi2i:AAAA-AAAA-AAAA-AAAA-AAAA"
+    impostor = "mi2i:BBBB-BBBB-BBBB-BBBB-BBBB"
+    assert run("trust", "add", victim, "--name", "@victim")[0] == 0
+    code, _, err = run("trust", "add", impostor, "--name", "@vіctim")  # Cyrillic і
+    assert_one_line_error(code, err)
+    assert "@victim" in err and victim in err and "--force" in err
+    assert impostor not in run("trust", "list")[1]
+    assert run("trust", "add", impostor, "--name", "@vіctim", "--force")[0] == 0
+    assert impostor in run("trust", "list")[1]
+
+
 # --- through a real process ------------------------------------------------------------------
 
 
@@ -366,7 +393,7 @@ def test_serve_on_a_busy_port_is_one_line(tmp_path: Path) -> None:
 
 def test_usage_errors_are_one_line_through_the_console_entry(tmp_path: Path) -> None:
     """Typer's framed usage box is replaced by one `myself-i2i:` line with exit code 2."""
-    for args in (("trust", "add", "mi2i:AAAA-AAAA-AAAA-AAAA-AAAA"), ("verify",), ("bogus",)):
+    for args in (("trust", "add"), ("verify",), ("bogus",)):
         p = _proc(*args)
         assert_one_line_error(p.returncode, p.stderr)
         assert p.stderr.startswith("myself-i2i: ")
