@@ -236,30 +236,33 @@ def serve_in_thread(app: Any) -> Iterator[str]:
         thread.join(10)
 
 
-def sign_with_chain(image: Path, out: Path, chain_pem: bytes, key_pem: bytes) -> Path:
-    """Sign ``image`` (PNG) with a t2i pledge directly through the backend, any chain."""
-    from myself_i2i.models import PledgeKind
-    from myself_i2i.pledge import PLEDGE_LABEL, Pledge
-
-    pledge = Pledge.new(PledgeKind.T2I, ("#Myself_i2i",))
+def sign_raw(
+    image: Path,
+    out: Path,
+    ident: Identity,
+    assertions: list[dict[str, Any]],
+    ingredients: list[tuple[Path, str]] = (),  # type: ignore[assignment]
+) -> Path:
+    """Sign a PNG with any assertions and ``(file, instance id)`` inputTo ingredients, straight
+    through c2pa: what a dishonest or careless signer can do without our checks."""
+    ings = [
+        c2pa_backend.IngredientInput(
+            definition={
+                "title": src.name,
+                "relationship": "inputTo",
+                "label": label,
+                "instance_id": label,
+            },
+            mime="image/png" if src.suffix == ".png" else "image/jpeg",
+            data=src.read_bytes(),
+        )
+        for src, label in ingredients
+    ]
     manifest: dict[str, Any] = {
-        "claim_generator_info": [{"name": "test", "version": "1"}],
+        "claim_generator_info": [{"name": "raw", "version": "1"}],
         "title": out.name,
         "format": "image/png",
-        "assertions": [
-            {
-                "label": "c2pa.actions.v2",
-                "data": {
-                    "actions": [
-                        {
-                            "action": "c2pa.created",
-                            "digitalSourceType": c2pa_backend.TRAINED_ALGORITHMIC_MEDIA,
-                        }
-                    ]
-                },
-            },
-            {"label": PLEDGE_LABEL, "data": pledge.to_assertion()},
-        ],
+        "assertions": assertions,
     }
     dest = io.BytesIO()
     c2pa_backend.sign(
@@ -268,9 +271,20 @@ def sign_with_chain(image: Path, out: Path, chain_pem: bytes, key_pem: bytes) ->
         mime="image/png",
         manifest=manifest,
         resources={},
-        ingredients=[],
-        chain_pem=chain_pem,
-        private_key_pem=key_pem,
+        ingredients=ings,
+        chain_pem=ident.chain_pem,
+        private_key_pem=ident.private_key_pem(),
     )
     out.write_bytes(dest.getvalue())
     return out
+
+
+def ai_created(*ingredient_ids: str) -> dict[str, Any]:
+    """A c2pa.actions.v2 assertion: created by an AI model, from these ingredients."""
+    action: dict[str, Any] = {
+        "action": "c2pa.created",
+        "digitalSourceType": c2pa_backend.TRAINED_ALGORITHMIC_MEDIA,
+    }
+    if ingredient_ids:
+        action["parameters"] = {"ingredientIds": list(ingredient_ids)}
+    return {"label": "c2pa.actions.v2", "data": {"actions": [action]}}
