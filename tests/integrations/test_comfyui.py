@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 import logging
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -324,7 +324,7 @@ def test_without_unique_id_the_whole_graph_counts(
 ) -> None:
     # an old ComfyUI without UNIQUE_ID: more inputs may be counted, never fewer
     with caplog.at_level(logging.WARNING, "myself_i2i.comfyui"):
-        with pytest.raises(PledgeRefused, match="other.png"):
+        with pytest.raises(PledgeRefused, match=r"other\.png"):
             _run(folders, identity, two_branch_graph("other.png"), unique_id=None)
         assert "whole graph" in caplog.text
     assert _outputs(folders) == []
