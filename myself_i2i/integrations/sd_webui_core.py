@@ -63,7 +63,7 @@ from myself_i2i.errors import MyselfI2IError, PledgeRefused
 from myself_i2i.i18n import Text
 from myself_i2i.identity import Identity
 from myself_i2i.images import SUFFIX_FORMATS
-from myself_i2i.integrations._common import Outcome, load_identity
+from myself_i2i.integrations._common import Outcome, load_identity, quote_commands
 from myself_i2i.models import SourceSpec
 from myself_i2i.sign import SignOptions, sign_image
 
@@ -483,7 +483,8 @@ def _with_commands(
             if s.temporary:
                 en = en.replace(old, shlex.quote(str(path)))
                 ja = ja.replace(old, shlex.quote(str(path)))
-    en, ja = _quote_sources_add(en, kept), _quote_sources_add(ja, kept)
+    quoted = quote_commands(Text(en, ja), (path for _s, path in kept))
+    en, ja = quoted.en, quoted.ja
     if kept:
         roles = "; ".join(f"{s.role}: {shlex.quote(str(path))}" for s, path in kept)
         en += f" Inputs: {roles}."
@@ -502,15 +503,6 @@ def _with_commands(
         en += f" Then sign the picture: `{cmd}`."
         ja += f" その後、画像に署名: `{cmd}`。"
     return Text(en, ja)
-
-
-def _quote_sources_add(text: str, kept: list[tuple[DeclaredSource, Path]]) -> str:
-    """The library prints ``myself-i2i sources add PATH``: quote PATH for the shell."""
-    for _s, path in kept:
-        raw = f"`myself-i2i sources add {path} "
-        if raw in text:
-            text = text.replace(raw, f"`myself-i2i sources add {shlex.quote(str(path))} ")
-    return text
 
 
 def _report_refusal(outcome: Outcome, settings: WebuiSettings, say: Callable[[str], None]) -> None:
