@@ -527,16 +527,49 @@ def _report_refusal(outcome: Outcome, settings: WebuiSettings, say: Callable[[st
 def written_file(params: Any) -> str:
     """The file the webui actually wrote for ``params`` (``ImageSaveParams``).
 
-    ``modules/images.py`` ``save_image`` builds ``params.filename``, then, with "Saving the
-    image to an existing file: Add number suffix", ``_atomically_save_image`` writes
-    ``NAME-1.png`` instead when ``NAME.png`` exists, leaving ``params.filename`` unchanged;
-    the name really written is set on the image as ``image.already_saved_as`` before
-    ``image_saved_callback(params)`` runs.
+    ``modules/images.py`` ``save_image`` builds ``params.filename``; with "Saving the image to
+    an existing file: Add number suffix" its ``_atomically_save_image`` writes ``NAME-1.png``
+    (the first free ``NAME-n``) when ``NAME.png`` exists, and ``params.filename`` keeps
+    ``NAME.png``. Forge returns the name really written and sets it as
+    ``image.already_saved_as`` before ``image_saved_callback(params)``; AUTOMATIC1111 1.10 sets
+    ``already_saved_as`` to ``params.filename`` too. So: start from ``already_saved_as`` (or
+    ``params.filename``) and take the newest of it and its ``-n`` siblings (``-1``, ``-2``...
+    while they exist) that has the picture's size: the file just written is never older
+    than the ones that were there.
     """
     written = getattr(getattr(params, "image", None), "already_saved_as", None)
     if isinstance(written, str | os.PathLike) and os.path.isfile(written):
-        return os.fspath(written)
-    return str(params.filename)
+        start = Path(os.fspath(written))
+    else:
+        start = Path(str(params.filename))
+    size = getattr(getattr(params, "image", None), "size", None)
+    best: tuple[int, int, Path] | None = None
+    n = 0
+    while True:
+        cand = start if n == 0 else start.with_name(f"{start.stem}-{n}{start.suffix}")
+        try:
+            mtime = cand.stat().st_mtime_ns
+        except OSError:
+            if n == 0:
+                n += 1
+                continue
+            break
+        if _has_size(cand, size) and (best is None or (mtime, n) >= best[:2]):
+            best = (mtime, n, cand)
+        n += 1
+        if n > 10000:  # the webui gives up long before this
+            break
+    return str(best[2] if best is not None else start)
+
+
+def _has_size(path: Path, size: Any) -> bool:
+    if not isinstance(size, tuple):
+        return True
+    try:
+        with Image.open(path) as im:
+            return bool(im.size == size)
+    except (OSError, ValueError):
+        return False
 
 
 def _infotext_of(params: Any) -> str | None:

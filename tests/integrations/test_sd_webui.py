@@ -324,21 +324,23 @@ def test_save_button_signs_t2i_only_when_the_infotext_proves_it(
         assert path.read_bytes() == before
 
 
+@pytest.mark.parametrize("host", ["forge", "a1111"])
 def test_add_number_suffix_signs_the_file_actually_written(
-    tmp_path: Path, identity: Identity
+    tmp_path: Path, identity: Identity, host: str
 ) -> None:
-    # images.save_image: params.filename is "00001-1.png"; with "Add number suffix" and that
-    # name taken, _atomically_save_image writes "00001-1-1.png" and sets
-    # image.already_saved_as to it before image_saved_callback(params)
-    _old_img, older = webui_save(tmp_path / "00001-1.png", TXT2IMG, seed=1)
-    older_bytes = older.read_bytes()
-    img, written = webui_save(tmp_path / "00001-1-1.png", TXT2IMG, seed=2)
-    img.already_saved_as = str(written)  # type: ignore[attr-defined]
+    # images.save_image: params.filename is "00001-seed.png"; with "Add number suffix" and
+    # that name (and "-1") taken, _atomically_save_image writes "00001-seed-2.png".
+    # Forge: image.already_saved_as = the written name; A1111 1.10: = params.filename.
+    _old, older = webui_save(tmp_path / "00001-seed.png", TXT2IMG, seed=1)
+    _old1, older1 = webui_save(tmp_path / "00001-seed-1.png", TXT2IMG, seed=3)
+    before = {f: f.read_bytes() for f in (older, older1)}
+    img, written = webui_save(tmp_path / "00001-seed-2.png", TXT2IMG, seed=2)
+    img.already_saved_as = str(written if host == "forge" else older)  # type: ignore[attr-defined]
     params = ImageSaveParams(img, Processing(), str(older), {"parameters": TXT2IMG})
     out = core.on_image_saved(params, Opts(watermark=False), identity=identity)
     assert out is not None and out.signed and out.path == written
     assert _kind(written) == "t2i"
-    assert older.read_bytes() == older_bytes  # the earlier picture is not touched
+    assert {f: f.read_bytes() for f in before} == before  # earlier pictures are not touched
 
 
 # ---- Forge ControlNet batch / merge inputs
