@@ -1,4 +1,10 @@
-"""API graphs shaped like the ones ComfyUI passes as the hidden PROMPT input."""
+"""API graphs shaped like the ones ComfyUI passes as the hidden PROMPT input.
+
+ComfyUI's ``execution.get_input_data`` fills ``PROMPT`` with
+``dynprompt.get_original_prompt()`` (the whole queued API graph, ``{id: {"class_type",
+"inputs"}}`` with links as ``[node_id, output_index]``) and ``UNIQUE_ID`` with the id of the
+node being executed.
+"""
 
 from __future__ import annotations
 

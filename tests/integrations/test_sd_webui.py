@@ -36,7 +36,8 @@ CONTROLNET = TXT2IMG + ', ControlNet 0: "Module: none, Model: control_openpose, 
 
 @dataclass
 class Processing:
-    """The fields of StableDiffusionProcessing the extension reads."""
+    """The fields of ``modules/processing.py`` ``StableDiffusionProcessing`` that are read
+    (``init_images`` / ``image_mask`` only on img2img; ``script_args`` on both)."""
 
     init_images: list[Any] = field(default_factory=list)
     image_mask: Any = None
