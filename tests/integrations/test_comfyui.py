@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,9 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
+from myself_i2i.cli import app
 from myself_i2i.errors import PledgeRefused
 from myself_i2i.genmeta import GenKind, read_generation_metadata
 from myself_i2i.identity import Identity
@@ -417,3 +420,18 @@ def test_verify_node_is_changed_follows_the_file_content(
     assert MyselfI2IVerifyImage.IS_CHANGED(image_path=str(target)) == verify_fingerprint(
         str(target)
     )
+
+
+def test_refusal_command_runs_as_printed(
+    folders: ComfyFolders, identity: Identity, make_source: Callable[[Path, int], Path]
+) -> None:
+    # an input under a folder with a space (e.g. "C:\\Users\\My Name\\ComfyUI\\input")
+    make_source(folders.input_dir / "my pics" / "sketch.png", 5)
+    with pytest.raises(PledgeRefused) as exc:
+        _run(folders, identity, i2i_graph("my pics/sketch.png"), n=1)
+    text = exc.value.text.en
+    (cmd,) = [c for c in text.split("`")[1::2] if c.startswith("myself-i2i ")]
+    result = CliRunner().invoke(app, shlex.split(cmd)[1:])
+    assert result.exit_code == 0, (cmd, result.output)
+    res = _run(folders, identity, i2i_graph("my pics/sketch.png"), n=1)  # now registered
+    assert res.outcomes[0].signed

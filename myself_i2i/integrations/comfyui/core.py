@@ -43,7 +43,12 @@ from myself_i2i.errors import MyselfI2IError, PledgeRefused
 from myself_i2i.genmeta import ImageInput, comfy_image_inputs
 from myself_i2i.i18n import Lang
 from myself_i2i.identity import Identity
-from myself_i2i.integrations._common import Outcome, for_host, load_identity
+from myself_i2i.integrations._common import (
+    Outcome,
+    for_host,
+    load_identity,
+    quote_commands,
+)
 from myself_i2i.models import Generator, SourceSpec
 from myself_i2i.sign import SignOptions, sign_image
 
@@ -497,9 +502,11 @@ def _save(
                     outcomes.append(Outcome(path=final, signed=True, result=res))
                     continue
                 except PledgeRefused as e:
+                    # the library prints `myself-i2i sources add PATH`: quote PATH for the shell
+                    quoted = quote_commands(e.text, (path for _i, path in found))
                     if not save_unsigned:
-                        raise
-                    refusal = e
+                        raise PledgeRefused(quoted.en, quoted.ja) from e
+                    refusal = PledgeRefused(quoted.en, quoted.ja)
             shutil.move(os.fspath(unsigned), final)
             outcomes.append(Outcome(path=final, signed=False, reason=refusal.text))
     result = BatchResult(tuple(outcomes), t2i, tuple(p for _i, p in found), subfolder)
