@@ -838,15 +838,18 @@ def watch(
 
     from myself_i2i.identity import IdentityStore
     from myself_i2i.sign import SignOptions
-    from myself_i2i.watch import Watcher, WatchOptions, watch_once
+    from myself_i2i.watch import Watcher, WatchOptions, summary_lines, watch_once
 
     store = IdentityStore.default()
     ident = store.load(_passphrase_for(store, passphrase))
     opts = WatchOptions(signed_dir, inputs, interval, SignOptions(hashtag=hashtag))
     lang = _lang()
     if once:
-        for ev in watch_once(outdir, ident, opts, settle=min(interval, 1.0)):
+        events = watch_once(outdir, ident, opts, settle=min(interval, 1.0))
+        for ev in events:
             typer.echo(ev.line(lang))
+        for line in summary_lines(events, lang):
+            typer.echo(line)
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

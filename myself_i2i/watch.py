@@ -5,13 +5,18 @@ leaving out the signed folder and hidden / temporary files). A picture is handle
 is complete:
 
 1. its size and modification time are the same on two polls in a row, and it decodes;
-2. its embedded generation metadata decides the claim: t2i → signed t2i; i2i → every
-   recorded input is looked up by name in the ``inputs`` folder and declared as a source;
-   no metadata, metadata that cannot tell, or an input without a file name / file →
-   listed with the reason, never signed;
+2. its embedded generation metadata decides the claim, with the rules of the UI plugins:
+   t2i → signed t2i; i2i → every recorded input is looked up by name in the ``inputs``
+   folder and declared as a source; no metadata, metadata that cannot tell, a
+   post-processed copy (A1111's Extras tab: not a generation, the picture may be anyone's),
+   or an input without a file name / file → not signed;
 3. the signed copy goes to the signed folder under the same relative name;
 4. the state file (``.myself_i2i-watch.json`` in the signed folder) records what was done
-   with each file (by path, size and mtime), so a restart neither re-signs nor re-reports.
+   with each file (by path, size and mtime), so a restart neither re-signs nor re-reports;
+5. every picture it did not sign is listed with the reason: in the log (logger
+   ``myself_i2i.watch``), in ``myself_i2i-not-signed.txt`` in the signed folder (English
+   and Japanese, rewritten after each pass) and in :func:`summary_lines`. Commands in the
+   reasons run as printed.
 
 Stop with :meth:`Watcher.run`'s ``stop`` event (the CLI sets it on Ctrl-C / SIGTERM).
 """
@@ -21,7 +26,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import os
+import shlex
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -37,6 +44,8 @@ from myself_i2i.sign import SignOptions, sign_image
 
 STATE_NAME = ".myself_i2i-watch.json"
 STATE_VERSION = 1
+NOT_SIGNED_NAME = "myself_i2i-not-signed.txt"
+log = logging.getLogger("myself_i2i.watch")
 Status = Literal["signed", "refused", "skipped", "error"]
 
 
@@ -157,6 +166,10 @@ class Watcher:
                 continue  # not decodable yet (still being written) or never: try later
             event = self._handle(rel, path)
             events.append(event)
+            if event.status in ("signed", "skipped"):
+                log.info("%s", event.line("en"))
+            else:
+                log.warning("%s", event.line("en"))
             self._done[rel] = {
                 "size": sig[0],
                 "mtime_ns": sig[1],
@@ -166,13 +179,50 @@ class Watcher:
             }
             self._save_state()
         self._seen = current
+        if events:
+            self._write_not_signed()
         return events
+
+    def not_signed(self) -> list[tuple[str, str, Text | None]]:
+        """(relative path, status, reason) of every picture handled but not signed."""
+        out: list[tuple[str, str, Text | None]] = []
+        for rel, rec in sorted(self._done.items()):
+            status = str(rec.get("status"))
+            if status in ("refused", "error"):
+                reason = rec.get("reason")
+                text = (
+                    Text(str(reason.get("en", "")), str(reason.get("ja", "")))
+                    if isinstance(reason, dict)
+                    else None
+                )
+                out.append((rel, status, text))
+        return out
+
+    def _write_not_signed(self) -> None:
+        """5. The list of pictures left unsigned, with the reason, beside the signed copies."""
+        rows = self.not_signed()
+        lines = [
+            f"# {len(rows)} picture(s) in {self.outdir} NOT signed / 署名していない画像",
+            "",
+        ]
+        for rel, status, reason in rows:
+            lines.append(f"{rel} [{status}]")
+            if reason is not None:
+                lines += [f"  en: {reason.en}", f"  ja: {reason.ja}"]
+        target = self.signed_dir / NOT_SIGNED_NAME
+        try:
+            tmp = target.with_name(target.name + ".tmp")
+            tmp.write_text("\n".join(lines) + "\n", "utf-8")
+            os.replace(tmp, target)
+        except OSError as e:
+            log.warning("cannot write %s: %s", target, e)
 
     def _handle(self, rel: str, path: Path) -> WatchEvent:
         target = self.signed_dir / rel
+        sources: list[Path] = []
         try:
-            t2i, sources = self._claim(path)
             target.parent.mkdir(parents=True, exist_ok=True)
+            t2i, sources = self._claim(path, target)
             opts = self.options.sign
             sign_image(
                 path,
@@ -186,34 +236,76 @@ class Watcher:
         except AlreadySigned as e:
             return WatchEvent(path, "skipped", reason=e.text)
         except PledgeRefused as e:
-            return WatchEvent(path, "refused", reason=e.text)
+            return WatchEvent(path, "refused", reason=self._runnable(e.text, path, target, sources))
         except MyselfI2IError as e:
             return WatchEvent(path, "error", reason=e.text)
 
-    def _claim(self, path: Path) -> tuple[bool, list[Path]]:
+    def _sign_command(self, path: Path, target: Path, claim: list[str]) -> str:
+        """The ``myself-i2i sign`` command that writes what the watcher would have written."""
+        opts = self.options.sign
+        return " ".join(
+            [
+                "myself-i2i sign",
+                shlex.quote(str(path)),
+                *claim,
+                "-o",
+                shlex.quote(str(target)),
+                f"--hashtag {shlex.quote(opts.hashtag)}",
+                *([] if opts.watermark else ["--no-watermark"]),
+            ]
+        )
+
+    def _runnable(self, text: Text, path: Path, target: Path, sources: list[Path]) -> Text:
+        """A refusal by the signer, with its commands quoted and the sign command after them."""
+        from myself_i2i.integrations._common import quote_commands
+
+        text = quote_commands(text, sources)
+        if "myself-i2i sources add" not in text.en or not sources:
+            return text
+        cmd = self._sign_command(path, target, [f"--source {shlex.quote(str(s))}" for s in sources])
+        return Text(f"{text.en} Then sign it: `{cmd}`.", f"{text.ja} その後、署名: `{cmd}`。")
+
+    def _claim(self, path: Path, target: Path) -> tuple[bool, list[Path]]:
         """2. t2i or the i2i source files, from the picture's own metadata.
 
         Raises:
             PledgeRefused: the metadata does not allow an honest claim.
             MetadataError: malformed metadata.
         """
-        from myself_i2i.genmeta import GenKind, read_generation_metadata
+        from myself_i2i.genmeta import GenKind, read_generation_metadata, text_chunks
 
+        with open_image(path, load=False) as img:
+            texts = text_chunks(img)
+        if "postprocessing" in texts or "extras" in texts:
+            # A1111 / Forge modules/postprocessing.py saves Extras-tab output with the
+            # "postprocessing" text (and the original's texts copied along): not a generation
+            raise PledgeRefused(
+                "a post-processed copy (the webui's Extras tab): it is not a generation and the "
+                "picture may be anyone's, so it is not signed.",
+                "後処理したコピー（webui の Extras タブ）です。生成ではなく誰の画像かも分からない"
+                "ため署名しません。",
+            )
         meta = read_generation_metadata(path)
+        t2i_cmd = self._sign_command(path, target, ["--t2i"])
         if meta is None:
             raise PledgeRefused(
-                "no generation metadata, so how it was made cannot be checked; sign it with "
-                "`myself-i2i sign` yourself.",
-                "生成メタデータがないため生成方法を確認できません。`myself-i2i sign` で"
-                "ご自身で署名してください。",
+                "no generation metadata, so how it was made cannot be checked. If you made it "
+                f"from text only, sign it yourself: `{t2i_cmd}`; if images were used, give "
+                "--source with each input file instead of --t2i.",
+                "生成メタデータがないため生成方法を確認できません。テキストのみで生成した場合は"
+                f"ご自身で署名してください: `{t2i_cmd}`。画像を使った場合は --t2i の代わりに"
+                "入力ファイルごとに --source を指定してください。",
             )
         if meta.kind is GenKind.T2I:
             return True, []
         if meta.kind is GenKind.UNKNOWN:
             why = "; ".join(meta.reasons) or "undecidable"
+            unclear_cmd = self._sign_command(path, target, ["--t2i", "--allow-unclear-metadata"])
             raise PledgeRefused(
-                f"its {meta.source} metadata does not tell whether an image was used ({why}).",
-                f"{meta.source} のメタデータから画像入力の有無が判断できません（{why}）。",
+                f"its {meta.source} metadata does not tell whether an image was used ({why}). "
+                f"If you are sure no image was used: `{unclear_cmd}`.",
+                f"{meta.source} のメタデータから画像入力の有無が判断できません（{why}）。"
+                f"画像を使っていないと確かな場合: `{unclear_cmd}`。",
             )
         sources: list[Path] = []
         for inp in meta.image_inputs:
@@ -221,9 +313,11 @@ class Watcher:
             if not inp.name:
                 raise PledgeRefused(
                     f"{label}: the metadata does not record the input's file name, so it "
-                    "cannot be found; use the UI's plugin or `myself-i2i sign --source`.",
+                    "cannot be found; use the UI's plugin, or sign it yourself with "
+                    "myself-i2i sign and --source for each input file.",
                     f"{label}: メタデータに入力のファイル名がないため素材を特定できません。"
-                    "UI のプラグインか `myself-i2i sign --source` を使ってください。",
+                    "UI のプラグインを使うか、myself-i2i sign で入力ファイルごとに --source を"
+                    "指定してご自身で署名してください。",
                 )
             found = self._find_input(inp.name)
             if found is None:
@@ -279,3 +373,29 @@ def watch_once(
     events = w.poll()
     time.sleep(w.options.interval if settle is None else settle)
     return events + w.poll()
+
+
+def summary_lines(events: list[WatchEvent], lang: Lang = "en") -> list[str]:
+    """A closing summary: counts, then every picture not signed with the reason."""
+    counts = {
+        st: sum(1 for e in events if e.status == st)
+        for st in ("signed", "refused", "skipped", "error")
+    }
+    unsigned = [e for e in events if e.status in ("refused", "error")]
+    if lang == "ja":
+        head = (
+            f"署名 {counts['signed']} 件、未署名 {counts['refused']} 件、"
+            f"スキップ {counts['skipped']} 件、エラー {counts['error']} 件"
+        )
+        tail = "署名していない画像:"
+    else:
+        head = (
+            f"{counts['signed']} signed, {counts['refused']} not signed, "
+            f"{counts['skipped']} skipped, {counts['error']} error(s)"
+        )
+        tail = "Not signed:"
+    lines = [head]
+    if unsigned:
+        lines.append(tail)
+        lines += [f"  {e.line(lang)}" for e in unsigned]
+    return lines

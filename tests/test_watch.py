@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
+import shlex
 import threading
 import time
 from pathlib import Path
 
+import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 from typer.testing import CliRunner
@@ -19,7 +22,15 @@ from myself_i2i.report import Verdict
 from myself_i2i.sign import SignOptions
 from myself_i2i.testing import illustration, save
 from myself_i2i.verify import verify_image
-from myself_i2i.watch import STATE_NAME, Watcher, WatchEvent, WatchOptions, watch_once
+from myself_i2i.watch import (
+    NOT_SIGNED_NAME,
+    STATE_NAME,
+    Watcher,
+    WatchEvent,
+    WatchOptions,
+    summary_lines,
+    watch_once,
+)
 
 FAST = SignOptions(watermark=False)
 T2I_INFOTEXT = "a cat\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 64x64, Model: m"
@@ -172,3 +183,87 @@ def test_cli_watch_bad_folder_is_one_line(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["watch", str(tmp_path / "nope"), "--once"])
     assert res.exit_code == 2
     assert "not a folder" in res.output
+
+
+# ---- same rules as the plugins; what is not signed is listed with the reason
+
+
+def test_extras_tab_copy_is_not_a_generation(tmp_path: Path) -> None:
+    # modules/postprocessing.py saves Extras output with pnginfo_section_name="postprocessing"
+    # and existing_info=the original's texts: the t2i infotext may be someone else's
+    ident = _ident()
+    out = tmp_path / "out"
+    picture(
+        out / "upscaled.png",
+        {"parameters": T2I_INFOTEXT, "postprocessing": "Postprocess upscale by: 2"},
+    )
+    (ev,) = watch_once(out, ident, _opts(), settle=0.05)
+    assert ev.status == "refused" and ev.reason is not None
+    assert "Extras" in ev.reason.en and "Extras" in ev.reason.ja
+    assert not (out / "signed" / "upscaled.png").exists()
+
+
+def test_not_signed_pictures_are_listed_in_the_log_file_and_summary(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ident = _ident()
+    out = tmp_path / "out"
+    picture(out / "t2i.png", {"parameters": T2I_INFOTEXT})
+    picture(out / "plain.png", {}, seed=2)
+    picture(out / "i2i.png", {"parameters": I2I_INFOTEXT}, seed=3)
+    with caplog.at_level(logging.INFO, logger="myself_i2i.watch"):
+        events = watch_once(out, ident, _opts(), settle=0.05)
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 2 and all("NOT signed" in m for m in warned)
+    listing = (out / "signed" / NOT_SIGNED_NAME).read_text("utf-8")
+    assert "plain.png [refused]" in listing and "i2i.png [refused]" in listing
+    assert "t2i.png" not in listing.replace("i2i.png", "")
+    assert "生成メタデータがない" in listing
+    lines = summary_lines(events)
+    assert lines[0] == "1 signed, 2 not signed, 0 skipped, 0 error(s)"
+    assert sum("NOT signed" in line for line in lines) == 2
+    assert summary_lines(events, "ja")[0].startswith("署名 1 件、未署名 2 件")
+
+
+def _commands(text: str) -> list[str]:
+    return [c for c in text.split("`")[1::2] if c.startswith("myself-i2i ")]
+
+
+def _run_as_printed(cmd: str) -> None:
+    res = CliRunner().invoke(app, shlex.split(cmd)[1:])
+    assert res.exit_code == 0, (cmd, res.output)
+
+
+def test_commands_in_reasons_run_as_printed(tmp_path: Path) -> None:
+    ident = _ident()
+    out = tmp_path / "my out"  # a space: the commands must quote
+    inputs = tmp_path / "my inputs"
+    picture(out / "plain.png", {}, seed=2)
+    picture(out / "x.png", {"prompt": comfy_i2i("mine.png")}, seed=4)
+    save(illustration(80, 80, seed=5), inputs / "mine.png")  # not registered yet
+    events = {e.path.name: e for e in watch_once(out, ident, _opts(inputs_dir=inputs), settle=0.05)}
+    plain, comfy = events["plain.png"], events["x.png"]
+    assert plain.status == comfy.status == "refused"
+    assert plain.reason is not None and comfy.reason is not None
+
+    (t2i_cmd,) = _commands(plain.reason.en)  # "if you made it from text only"
+    assert _commands(plain.reason.ja) == [t2i_cmd]
+    _run_as_printed(t2i_cmd)
+    report = verify_image(out / "signed" / "plain.png")
+    assert report.pledge is not None and report.pledge["kind"] == "t2i"
+
+    add_cmd, sign_cmd = _commands(comfy.reason.en)  # register the input, then sign
+    assert add_cmd.startswith("myself-i2i sources add ") and "--source" in sign_cmd
+    _run_as_printed(add_cmd)
+    _run_as_printed(sign_cmd)
+    report = verify_image(out / "signed" / "x.png")
+    assert report.pledge is not None and report.pledge["kind"] == "self-sourced-i2i"
+
+
+def test_cli_watch_once_prints_a_summary(tmp_path: Path) -> None:
+    _ident()
+    out = tmp_path / "out"
+    picture(out / "plain.png", {}, seed=2)
+    res = CliRunner().invoke(app, ["watch", str(out), "--once", "--interval", "0.05"])
+    assert res.exit_code == 0, res.output
+    assert "0 signed, 1 not signed" in res.output and "Not signed:" in res.output

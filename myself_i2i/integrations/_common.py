@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,3 +54,17 @@ class Outcome:
         if lang == "ja":
             return f"✘ 未署名で保存 {self.path.name}: {why}"
         return f"✘ saved UNSIGNED {self.path.name}: {why}"
+
+
+def quote_commands(text: Text, paths: Iterable[Path]) -> Text:
+    """``text`` with the paths in its ``myself-i2i sources add PATH`` commands shell-quoted.
+
+    The library writes the path as it is; a folder with a space would break the command a
+    user copies from a plugin's log, and commands there must run as printed.
+    """
+    en, ja = text.en, text.ja
+    for path in paths:
+        raw = f"`myself-i2i sources add {path} "
+        quoted = f"`myself-i2i sources add {shlex.quote(str(path))} "
+        en, ja = en.replace(raw, quoted), ja.replace(raw, quoted)
+    return Text(en, ja)

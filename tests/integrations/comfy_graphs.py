@@ -1,4 +1,10 @@
-"""API graphs shaped like the ones ComfyUI passes as the hidden PROMPT input."""
+"""API graphs shaped like the ones ComfyUI passes as the hidden PROMPT input.
+
+ComfyUI's ``execution.get_input_data`` fills ``PROMPT`` with
+``dynprompt.get_original_prompt()`` (the whole queued API graph, ``{id: {"class_type",
+"inputs"}}`` with links as ``[node_id, output_index]``) and ``UNIQUE_ID`` with the id of the
+node being executed.
+"""
 
 from __future__ import annotations
 
@@ -107,3 +113,44 @@ def batch(n: int = 2, size: int = 64, seed: int = 0) -> np.ndarray:
     ]
     out = np.stack(frames) + rng.normal(0, 0.001, (n, size, size, 3)).astype(np.float32)
     return out.astype(np.float32)
+
+
+def two_branch_graph(other_image: str = "other.png") -> dict[str, Any]:
+    """A t2i branch into our save node beside an i2i branch into ComfyUI's own SaveImage.
+
+    One queued prompt holds both: ComfyUI passes the whole graph as ``PROMPT`` to every
+    output node, and our node's ``UNIQUE_ID`` is ``SAVE_ID``.
+    """
+    g = t2i_graph()
+    g["30"] = {"class_type": "LoadImage", "inputs": {"image": other_image, "upload": "image"}}
+    g["31"] = {"class_type": "VAEEncode", "inputs": {"pixels": ["30", 0], "vae": ["4", 2]}}
+    g["32"] = {
+        "class_type": "KSampler",
+        "inputs": {**g["3"]["inputs"], "latent_image": ["31", 0]},
+    }
+    g["33"] = {"class_type": "VAEDecode", "inputs": {"samples": ["32", 0], "vae": ["4", 2]}}
+    g["34"] = {
+        "class_type": "SaveImage",
+        "inputs": {"images": ["33", 0], "filename_prefix": "ComfyUI"},
+    }
+    g["40"] = {"class_type": "LoadImage", "inputs": {"image": "preview.png", "upload": "image"}}
+    g["41"] = {"class_type": "PreviewImage", "inputs": {"images": ["40", 0]}}
+    return g
+
+
+def controlnet_ipadapter_graph(pose: str, reference: str) -> dict[str, Any]:
+    """ControlNet and IP-Adapter images feed our node; an unrelated LoadImage is previewed."""
+    g = controlnet_graph(pose)
+    g["15"] = {"class_type": "LoadImage", "inputs": {"image": reference, "upload": "image"}}
+    g["16"] = {
+        "class_type": "IPAdapterModelLoader",
+        "inputs": {"ipadapter_file": "ip-adapter_sd15.safetensors"},
+    }
+    g["17"] = {
+        "class_type": "IPAdapterAdvanced",
+        "inputs": {"model": ["4", 0], "ipadapter": ["16", 0], "image": ["15", 0], "weight": 0.8},
+    }
+    g["3"]["inputs"]["model"] = ["17", 0]
+    g["40"] = {"class_type": "LoadImage", "inputs": {"image": "unrelated.png", "upload": "image"}}
+    g["41"] = {"class_type": "PreviewImage", "inputs": {"images": ["40", 0]}}
+    return g

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
+import shlex
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
+from myself_i2i.cli import app
 from myself_i2i.errors import PledgeRefused
 from myself_i2i.genmeta import GenKind, read_generation_metadata
 from myself_i2i.identity import Identity
@@ -22,18 +28,24 @@ from myself_i2i.integrations.comfyui import (
 )
 from myself_i2i.integrations.comfyui.core import (
     ComfyFolders,
+    branch_of,
     save_signed_batch,
     to_uint8_batch,
+    verify_fingerprint,
     verify_for_node,
 )
+from myself_i2i.integrations.comfyui.nodes import metadata_disabled
 from myself_i2i.report import Verdict
 from myself_i2i.sign import SignOptions
 from myself_i2i.verify import verify_image
 from tests.integrations.comfy_graphs import (
+    SAVE_ID,
     batch,
     controlnet_graph,
+    controlnet_ipadapter_graph,
     i2i_graph,
     t2i_graph,
+    two_branch_graph,
     unconnected_loader_graph,
     workflow_for,
 )
@@ -54,6 +66,8 @@ def _run(
     folders: ComfyFolders, identity: Identity, prompt: dict[str, Any] | None, n: int = 2, **kw: Any
 ) -> Any:
     kw.setdefault("options", FAST)
+    kw.setdefault("unique_id", SAVE_ID)  # ComfyUI's hidden UNIQUE_ID: this node's graph key
+    kw.setdefault("log", lambda _line: None)
     return save_signed_batch(
         batch(n),
         prompt=prompt,
@@ -61,7 +75,6 @@ def _run(
         folders=folders,
         filename_prefix="test",
         identity=identity,
-        log=lambda _line: None,
         **kw,
     )
 
@@ -231,7 +244,12 @@ def test_node_definitions_follow_comfyui_api() -> None:
     assert set(NODE_CLASS_MAPPINGS) == set(NODE_DISPLAY_NAME_MAPPINGS)
     assert "署名付き保存" in NODE_DISPLAY_NAME_MAPPINGS["MyselfI2ISaveImage"]
     spec = MyselfI2ISaveImage.INPUT_TYPES()
-    assert spec["hidden"] == {"prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO"}
+    # the hidden names execution.get_input_data fills in
+    assert spec["hidden"] == {
+        "prompt": "PROMPT",
+        "extra_pnginfo": "EXTRA_PNGINFO",
+        "unique_id": "UNIQUE_ID",
+    }
     assert spec["required"]["images"][0] == "IMAGE"
     assert MyselfI2ISaveImage.OUTPUT_NODE and MyselfI2ISaveImage.FUNCTION == "save"
     assert callable(getattr(MyselfI2ISaveImage(), MyselfI2ISaveImage.FUNCTION))
@@ -281,3 +299,139 @@ def test_verify_node_watermark_recovers_pixels_from_the_graph(
     text = verify_for_node(images=pixels, lang="en")
     assert "recovered" in text, text
     assert "検証済み" in verify_for_node(str(f), lang="ja")  # own key: trusted on this machine
+
+
+# ---- only the branch that feeds this node (UNIQUE_ID), --disable-metadata, logging, IS_CHANGED
+
+
+def test_a_loader_on_another_branch_is_not_an_input_of_this_node(
+    folders: ComfyFolders, identity: Identity
+) -> None:
+    # other.png feeds ComfyUI's own SaveImage (node 34) in the same queued prompt; it is not
+    # even in the input folder: only our node's branch (t2i) is analysed and embedded
+    prompt = two_branch_graph("other.png")
+    res = _run(folders, identity, prompt, n=1)
+    assert res.t2i and res.outcomes[0].signed
+    (f,) = _outputs(folders)
+    with Image.open(f) as im:
+        embedded = json.loads(im.text["prompt"])  # type: ignore[attr-defined]
+    assert embedded == branch_of(prompt, SAVE_ID)
+    assert not {"30", "34", "40", "41"} & set(embedded)
+    report = verify_image(f)
+    assert report.verdict in SIGNED_OK, report.lines("en")
+    assert report.pledge is not None and report.pledge["kind"] == "t2i"
+
+
+def test_without_unique_id_the_whole_graph_counts(
+    folders: ComfyFolders, identity: Identity, caplog: pytest.LogCaptureFixture
+) -> None:
+    # an old ComfyUI without UNIQUE_ID: more inputs may be counted, never fewer
+    with caplog.at_level(logging.WARNING, "myself_i2i.comfyui"):
+        with pytest.raises(PledgeRefused, match=r"other\.png"):
+            _run(folders, identity, two_branch_graph("other.png"), unique_id=None)
+        assert "whole graph" in caplog.text
+    assert _outputs(folders) == []
+
+
+def test_branch_declares_exactly_its_controlnet_and_ipadapter_images(
+    folders: ComfyFolders,
+    identity: Identity,
+    make_source: Callable[[Path, int], Path],
+    register: Callable[[Path], None],
+) -> None:
+    pose = make_source(folders.input_dir / "pose.png", 4)
+    ref = make_source(folders.input_dir / "ref.png", 6)
+    register(pose)
+    register(ref)
+    make_source(folders.input_dir / "unrelated.png", 7)  # not registered: previewed elsewhere
+    res = _run(folders, identity, controlnet_ipadapter_graph("pose.png", "ref.png"), n=1)
+    assert not res.t2i and set(res.sources) == {pose, ref}
+    (f,) = _outputs(folders)
+    report = verify_image(f)
+    assert report.verdict in SIGNED_OK, report.lines("en")
+    assert report.pledge is not None
+    assert sorted(s["title"] for s in report.pledge["sources"]) == ["pose.png", "ref.png"]
+
+
+def test_disable_metadata_writes_no_graph_but_still_signs(
+    folders: ComfyFolders, identity: Identity
+) -> None:
+    _run(folders, identity, two_branch_graph(), n=1, disable_metadata=True)
+    (f,) = _outputs(folders)
+    with Image.open(f) as im:
+        assert not {"prompt", "workflow"} & set(im.text)  # type: ignore[attr-defined]
+    assert read_generation_metadata(f) is None
+    report = verify_image(f)
+    assert report.verdict in SIGNED_OK, report.lines("en")
+    assert report.pledge is not None and report.pledge["kind"] == "t2i"
+    assert report.pledge["generator"]["software"] == "ComfyUI"
+
+
+def test_disable_metadata_is_read_from_comfy_cli_args(monkeypatch: pytest.MonkeyPatch) -> None:
+    # comfy/cli_args.py: `args = parser.parse_args()`, `--disable-metadata` store_true
+    monkeypatch.delitem(sys.modules, "comfy.cli_args", raising=False)
+    assert metadata_disabled() is False  # outside ComfyUI
+    fake = SimpleNamespace(args=SimpleNamespace(disable_metadata=True))
+    monkeypatch.setitem(sys.modules, "comfy.cli_args", fake)
+    assert metadata_disabled() is True
+    fake.args = SimpleNamespace()  # an args object without the flag: metadata kept
+    assert metadata_disabled() is False
+
+
+def test_node_reports_through_logging_not_print(
+    folders: ComfyFolders,
+    identity: Identity,
+    make_source: Callable[[Path, int], Path],
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    make_source(folders.input_dir / "someone_elses.png", 5)
+    with caplog.at_level(logging.INFO, "myself_i2i.comfyui"):
+        _run(folders, identity, t2i_graph(), n=1, log=None)
+        _run(
+            folders,
+            identity,
+            i2i_graph("someone_elses.png"),
+            n=1,
+            log=None,
+            save_unsigned_on_refusal=True,
+        )
+    levels = [(r.levelno, r.getMessage()) for r in caplog.records]
+    assert any(lv == logging.INFO and "✔ signed test_00001_.png" in m for lv, m in levels)
+    assert any(lv == logging.WARNING and "UNSIGNED test_00002_.png" in m for lv, m in levels)
+    assert capsys.readouterr().out == ""
+
+
+def test_verify_node_is_changed_follows_the_file_content(
+    folders: ComfyFolders, identity: Identity
+) -> None:
+    _run(folders, identity, t2i_graph(), n=2)
+    first, second = _outputs(folders)
+    target = folders.input_dir / "check.png"
+    target.write_bytes(first.read_bytes())
+    before = verify_fingerprint("check.png", folders)
+    assert before == verify_fingerprint("check.png", folders)
+    target.write_bytes(second.read_bytes())  # a new picture under the same name
+    assert verify_fingerprint("check.png", folders) != before
+    assert verify_fingerprint("", folders) == "no file"
+    assert verify_fingerprint("gone.png", folders).startswith("unreadable")
+    # the node's classmethod, called the way execution.IsChangedCache.get calls it
+    assert isinstance(MyselfI2IVerifyImage.IS_CHANGED(image_path=str(target), language="en"), str)
+    assert MyselfI2IVerifyImage.IS_CHANGED(image_path=str(target)) == verify_fingerprint(
+        str(target)
+    )
+
+
+def test_refusal_command_runs_as_printed(
+    folders: ComfyFolders, identity: Identity, make_source: Callable[[Path, int], Path]
+) -> None:
+    # an input under a folder with a space (e.g. "C:\\Users\\My Name\\ComfyUI\\input")
+    make_source(folders.input_dir / "my pics" / "sketch.png", 5)
+    with pytest.raises(PledgeRefused) as exc:
+        _run(folders, identity, i2i_graph("my pics/sketch.png"), n=1)
+    text = exc.value.text.en
+    (cmd,) = [c for c in text.split("`")[1::2] if c.startswith("myself-i2i ")]
+    result = CliRunner().invoke(app, shlex.split(cmd)[1:])
+    assert result.exit_code == 0, (cmd, result.output)
+    res = _run(folders, identity, i2i_graph("my pics/sketch.png"), n=1)  # now registered
+    assert res.outcomes[0].signed

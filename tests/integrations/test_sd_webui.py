@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 import logging
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
+from typer.testing import CliRunner
 
+from myself_i2i.cli import app
 from myself_i2i.identity import Identity
 from myself_i2i.integrations import sd_webui_core as core
 from myself_i2i.report import Verdict
@@ -32,7 +36,8 @@ CONTROLNET = TXT2IMG + ', ControlNet 0: "Module: none, Model: control_openpose, 
 
 @dataclass
 class Processing:
-    """The fields of StableDiffusionProcessing the extension reads."""
+    """The fields of ``modules/processing.py`` ``StableDiffusionProcessing`` that are read
+    (``init_images`` / ``image_mask`` only on img2img; ``script_args`` on both)."""
 
     init_images: list[Any] = field(default_factory=list)
     image_mask: Any = None
@@ -42,16 +47,45 @@ class Processing:
 
 @dataclass
 class ControlNetUnit:
+    """The fields of Forge's ``lib_controlnet.external_code.ControlNetUnit`` that are read."""
+
     enabled: bool = True
     image: Any = None
     module: str = "none"
     model: str = "control_openpose"
+    input_mode: Any = "simple"  # Forge: InputMode enum, values "simple" / "batch" / "merge"
+    batch_image_dir: str = ""
+    batch_mask_dir: str = ""
+    batch_input_gallery: list[Any] | None = None
+    batch_mask_gallery: list[Any] | None = None
+
+
+class InputMode(enum.Enum):
+    """Forge's ``lib_controlnet.enums.InputMode``."""
+
+    SIMPLE = "simple"
+    BATCH = "batch"
+    MERGE = "merge"
+
+
+class SaveButtonObject:
+    """What the Save button passes as ``p``: ``ui_common.save_files`` builds ``MyObject`` from
+    the gallery's JSON (``Processed.js()``), so it has no ``init_images`` / ``script_args``."""
+
+    def __init__(self, infotext: str) -> None:
+        self.prompt = "a cat"
+        self.seed = 1
+        self.infotexts = [infotext]
+        self.index_of_first_image = 0
+        self.batch_index = -1
 
 
 @dataclass
 class ImageSaveParams:
+    """``modules/script_callbacks.ImageSaveParams(image, p, filename, pnginfo)``."""
+
     image: Image.Image
-    p: Processing
+    p: Any
     filename: str
     pnginfo: dict[str, Any]
 
@@ -130,7 +164,7 @@ def test_unregistered_init_image_stays_unsigned_with_reason(
     out = core.sign_saved_image(path, p, FAST, identity=identity, emit=messages.append)
     assert out is not None and not out.signed and out.reason is not None
     assert "img2img init image" in out.reason.en  # the role, not a temp file name
-    assert "/tmp" not in out.reason.en
+    assert "myself_i2i_webui_" not in out.reason.en  # the callback's temporary folder is gone
     assert path.read_bytes() == before
     assert any("saved UNSIGNED" in m for m in messages)
     assert any("未署名" in m for m in messages)
@@ -249,3 +283,139 @@ def test_callback_never_raises(tmp_path: Path, caplog: pytest.LogCaptureFixture)
     with caplog.at_level(logging.ERROR, logger="myself_i2i.sd_webui"):
         assert core.on_image_saved(params, Opts()) is None
     assert "not signed" in caplog.text
+
+
+# ---- what saved it: no processing object, the Save button, "Add number suffix"
+
+
+def test_save_without_processing_object_is_never_signed(
+    tmp_path: Path, identity: Identity, caplog: pytest.LogCaptureFixture
+) -> None:
+    # modules/postprocessing.py (Extras tab) and processing.py's save_init_img call
+    # images.save_image without p: the picture may be anyone's
+    _img, path = webui_save(tmp_path / "upscaled.png", TXT2IMG)
+    before = path.read_bytes()
+    params = ImageSaveParams(Image.open(path), None, str(path), {"parameters": TXT2IMG})
+    with caplog.at_level(logging.WARNING, logger="myself_i2i.sd_webui"):
+        out = core.on_image_saved(params, Opts(watermark=False), identity=identity)
+    assert out is not None and not out.signed and out.reason is core.NOT_A_GENERATION
+    assert path.read_bytes() == before
+    assert "not signed" in caplog.text and "Extras" in caplog.text
+
+
+def test_save_button_signs_t2i_only_when_the_infotext_proves_it(
+    tmp_path: Path, identity: Identity
+) -> None:
+    _img, path = webui_save(tmp_path / "saved.png", TXT2IMG)
+    params = ImageSaveParams(
+        Image.open(path), SaveButtonObject(TXT2IMG), str(path), {"parameters": TXT2IMG}
+    )
+    out = core.on_image_saved(params, Opts(watermark=False), identity=identity)
+    assert out is not None and out.signed and _kind(path) == "t2i"
+
+    for name, infotext in (("i2i.png", IMG2IMG), ("cn.png", CONTROLNET), ("bare.png", "")):
+        _img, path = webui_save(tmp_path / name, infotext)
+        before = path.read_bytes()
+        params = ImageSaveParams(
+            Image.open(path), SaveButtonObject(infotext), str(path), {"parameters": infotext}
+        )
+        out = core.on_image_saved(params, Opts(watermark=False), identity=identity)
+        assert out is not None and not out.signed and out.reason is not None, name
+        assert "Save button" in out.reason.en
+        assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("host", ["forge", "a1111"])
+def test_add_number_suffix_signs_the_file_actually_written(
+    tmp_path: Path, identity: Identity, host: str
+) -> None:
+    # images.save_image: params.filename is "00001-seed.png"; with "Add number suffix" and
+    # that name (and "-1") taken, _atomically_save_image writes "00001-seed-2.png".
+    # Forge: image.already_saved_as = the written name; A1111 1.10: = params.filename.
+    _old, older = webui_save(tmp_path / "00001-seed.png", TXT2IMG, seed=1)
+    _old1, older1 = webui_save(tmp_path / "00001-seed-1.png", TXT2IMG, seed=3)
+    before = {f: f.read_bytes() for f in (older, older1)}
+    img, written = webui_save(tmp_path / "00001-seed-2.png", TXT2IMG, seed=2)
+    img.already_saved_as = str(written if host == "forge" else older)  # type: ignore[attr-defined]
+    params = ImageSaveParams(img, Processing(), str(older), {"parameters": TXT2IMG})
+    out = core.on_image_saved(params, Opts(watermark=False), identity=identity)
+    assert out is not None and out.signed and out.path == written
+    assert _kind(written) == "t2i"
+    assert {f: f.read_bytes() for f in before} == before  # earlier pictures are not touched
+
+
+# ---- Forge ControlNet batch / merge inputs
+
+
+def test_forge_controlnet_batch_folder_files_are_declared(
+    tmp_path: Path,
+    identity: Identity,
+    make_source: Callable[[Path, int], Path],
+    register: Callable[[Path], None],
+) -> None:
+    batch_dir, mask_dir = tmp_path / "cn_batch", tmp_path / "cn_masks"
+    batch_dir.mkdir()
+    mask_dir.mkdir()
+    frames = [make_source(batch_dir / f"frame{i}.png", 20 + i) for i in range(2)]
+    for f in frames:
+        register(f)
+    (batch_dir / "notes.txt").write_text("not an image")
+    plain = Image.new("L", (96, 96), 0)
+    plain.paste(255, (0, 0, 48, 48))
+    plain.save(mask_dir / "m.png")
+    unit = ControlNetUnit(
+        input_mode=InputMode.BATCH, batch_image_dir=str(batch_dir), batch_mask_dir=str(mask_dir)
+    )
+    _img, path = webui_save(tmp_path / "batch.png", CONTROLNET)
+    out = core.sign_saved_image(path, Processing(script_args=(unit,)), FAST, identity=identity)
+    assert out is not None and out.signed and out.result is not None, out and out.reason
+    assert sorted(s.spec.path for s in out.result.sources) == frames
+
+
+def test_forge_controlnet_merge_gallery_is_declared_and_commands_run(
+    tmp_path: Path,
+    identity: Identity,
+    make_source: Callable[[Path, int], Path],
+    register: Callable[[Path], None],
+) -> None:
+    mine = make_source(tmp_path / "mine.png", 30)
+    register(mine)
+    stranger = make_source(tmp_path / "gallery dir" / "someone's.png", 31)
+    # gradio gallery items: (path, caption) for images, {"name": path} for masks
+    unit = ControlNetUnit(
+        input_mode="merge",
+        batch_input_gallery=[(str(mine), None), (str(stranger), None)],
+    )
+    _img, path = webui_save(tmp_path / "merge.png", CONTROLNET)
+    out = core.sign_saved_image(path, Processing(script_args=(unit,)), FAST, identity=identity)
+    assert out is not None and not out.signed and out.reason is not None
+    assert "ControlNet 0 merge image" in out.reason.en
+    _run_printed_commands(out.reason.en, expected=2)
+    assert _kind(path) == "self-sourced-i2i"
+
+
+def _run_printed_commands(text: str, expected: int) -> None:
+    """Run every `myself-i2i ...` command of a message through the CLI entry, as printed."""
+    commands = [c for c in text.split("`")[1::2] if c.startswith("myself-i2i ")]
+    assert len(commands) == expected, commands
+    for cmd in commands:
+        result = CliRunner().invoke(app, shlex.split(cmd)[1:])
+        assert result.exit_code == 0, (cmd, result.output)
+
+
+def test_refusal_commands_run_as_printed(tmp_path: Path, identity: Identity) -> None:
+    # an init image the webui only held in memory, saved under a folder with a space
+    folder = tmp_path / "out put"
+    folder.mkdir()
+    _img, path = webui_save(folder / "i2i.png", IMG2IMG)
+    p = Processing(init_images=[illustration(80, 80, seed=42)])
+    out = core.sign_saved_image(path, p, FAST, identity=identity, emit=lambda _m: None)
+    assert out is not None and not out.signed and out.reason is not None
+    kept = list(core.kept_inputs_dir().iterdir())
+    assert len(kept) == 1 and str(kept[0]) in out.reason.en
+    _run_printed_commands(out.reason.en, expected=2)  # sources add, then sign
+    assert _kind(path) == "self-sourced-i2i"
+    # the Japanese text prints the same commands
+    assert [c for c in out.reason.ja.split("`")[1::2] if c.startswith("myself-i2i ")] == [
+        c for c in out.reason.en.split("`")[1::2] if c.startswith("myself-i2i ")
+    ]

@@ -3,14 +3,20 @@
 :func:`save_signed_batch` is what the "Save Image (#Myself_i2i signed)" node runs:
 
 1. turn the IMAGE batch into 8-bit pictures, exactly as ComfyUI's own SaveImage does;
-2. find every image input of the graph that reaches an output
-   (:func:`myself_i2i.genmeta.comfy_image_inputs`) and the file each one read;
-3. decide the claim: no inputs → t2i, inputs → i2i with those files as sources;
-4. per picture: write the unsigned file with the graph (``prompt``) and the editor graph
-   (``workflow`` and other ``extra_pnginfo`` keys) in a temporary folder, then
-   :func:`myself_i2i.sign.sign_image` it to the final name (the signer keeps the text);
+2. cut the API graph down to the branch that feeds THIS node (:func:`branch_of`, walked back
+   from the node's ``UNIQUE_ID``): a LoadImage that only feeds another output of the same
+   queue is not an input of these pictures;
+3. find every image input of that branch (:func:`myself_i2i.genmeta.comfy_image_inputs`)
+   and the file each one read; no inputs → t2i, inputs → i2i with those files as sources;
+4. per picture: write the unsigned file with the branch (``prompt``) and the editor graph
+   (``workflow`` and other ``extra_pnginfo`` keys) in a temporary folder — no text at all
+   when ComfyUI runs with ``--disable-metadata`` — then :func:`myself_i2i.sign.sign_image`
+   it to the final name (the signer keeps the text);
 5. a refusal (source not registered / permitted, do-not-use signal, ...) raises, so nothing
    is written — or, when the user chose so, the picture is saved unsigned with the reason.
+
+Everything the node says goes through :mod:`logging` (logger ``myself_i2i.comfyui``), which
+is how ComfyUI's own code logs: its handlers put it in the console and the log file.
 
 :func:`verify_for_node` is the "Verify image (#Myself_i2i)" node.
 """
@@ -18,7 +24,9 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -35,8 +43,13 @@ from myself_i2i.errors import MyselfI2IError, PledgeRefused
 from myself_i2i.genmeta import ImageInput, comfy_image_inputs
 from myself_i2i.i18n import Lang
 from myself_i2i.identity import Identity
-from myself_i2i.integrations._common import Outcome, for_host, load_identity
-from myself_i2i.models import SourceSpec
+from myself_i2i.integrations._common import (
+    Outcome,
+    for_host,
+    load_identity,
+    quote_commands,
+)
+from myself_i2i.models import Generator, SourceSpec
 from myself_i2i.sign import SignOptions, sign_image
 
 #: Output formats offered by the node, with the file suffix and the Pillow format.
@@ -52,6 +65,8 @@ _ANNOTATION = re.compile(r"^(?P<name>.*?)\s*\[(?P<kind>input|output|temp)\]\s*$"
 # Model (0x0110) holds the API graph, Make (0x010F) and down hold extra_pnginfo keys.
 _EXIF_PROMPT_TAG = 0x0110
 _EXIF_EXTRA_TAGS = (0x010F, 0x010E, 0x010D, 0x010C)
+
+logger = logging.getLogger("myself_i2i.comfyui")
 
 
 # --------------------------------------------------------------------------- folders
@@ -193,6 +208,45 @@ def write_with_metadata(img: Image.Image, path: Path, fmt: str, texts: Mapping[s
 # --------------------------------------------------------------------------- sources
 
 
+def _link_source(value: Any, graph: Mapping[str, Any]) -> str | None:
+    """The node id a linked input reads from (``[node_id, output_index]``), else None."""
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], str | int)
+        and not isinstance(value[0], bool)
+        and isinstance(value[1], int)
+        and str(value[0]) in graph
+    ):
+        return str(value[0])
+    return None
+
+
+def branch_of(prompt: Mapping[str, Any], node_id: str | None) -> dict[str, Any] | None:
+    """The part of the API graph that feeds ``node_id``: the node and all its ancestors.
+
+    ``node_id`` is the save node's hidden ``UNIQUE_ID`` (ComfyUI's ``execution.get_input_data``
+    passes the executing node's id, a key of the ``PROMPT`` it passes too). Returns None when
+    the id is not in the graph (e.g. an old ComfyUI without ``UNIQUE_ID``); callers then
+    analyse the whole graph, which may count more inputs but never fewer.
+    """
+    if node_id is None or str(node_id) not in prompt:
+        return None
+    keep = {str(node_id)}
+    todo = [str(node_id)]
+    while todo:
+        node = prompt.get(todo.pop())
+        inputs = node.get("inputs") if isinstance(node, Mapping) else None
+        if not isinstance(inputs, Mapping):
+            continue
+        for value in inputs.values():
+            src = _link_source(value, prompt)
+            if src is not None and src not in keep:
+                keep.add(src)
+                todo.append(src)
+    return {k: v for k, v in prompt.items() if str(k) in keep}
+
+
 def graph_sources(
     prompt: Mapping[str, Any], folders: ComfyFolders
 ) -> list[tuple[ImageInput, Path]]:
@@ -304,7 +358,9 @@ def save_signed_batch(
     save_unsigned_on_refusal: bool = False,
     identity: Identity | None = None,
     namer: Namer = default_namer,
-    log: Callable[[str], None] = print,
+    unique_id: str | None = None,
+    disable_metadata: bool = False,
+    log: Callable[[str], None] | None = None,
 ) -> BatchResult:
     """Save every picture of an IMAGE batch, signed with the pledge.
 
@@ -318,6 +374,11 @@ def save_signed_batch(
         save_unsigned_on_refusal: on a refusal, save the pictures unsigned and say why
             instead of raising.
         identity: the signer (default: the user's, passphrase from ``MYSELF_I2I_PASSPHRASE``).
+        unique_id: this node's id in ``prompt`` (ComfyUI's hidden ``UNIQUE_ID``): only the
+            branch that feeds it is analysed and embedded.
+        disable_metadata: ComfyUI runs with ``--disable-metadata``: embed no graph text
+            (the claim is still decided from the graph in memory).
+        log: where the report lines go (default: the ``myself_i2i.comfyui`` logger).
 
     Raises:
         PledgeRefused: the pledge would not be true (and ``save_unsigned_on_refusal`` is off);
@@ -337,9 +398,12 @@ def save_signed_batch(
             save_unsigned=save_unsigned_on_refusal,
             identity=identity,
             namer=namer,
+            unique_id=unique_id,
+            disable_metadata=disable_metadata,
             log=log,
         )
     except MyselfI2IError as e:
+        logger.warning("[myself_i2i] not saved: %s", e.diagnostics())
         raise for_host(e) from None
 
 
@@ -356,7 +420,9 @@ def _save(
     save_unsigned: bool,
     identity: Identity | None,
     namer: Namer,
-    log: Callable[[str], None],
+    unique_id: str | None,
+    disable_metadata: bool,
+    log: Callable[[str], None] | None,
 ) -> BatchResult:
     from myself_i2i.errors import ConfigError
 
@@ -367,7 +433,18 @@ def _save(
         )
     # 1. pixels
     batch = to_uint8_batch(images)
-    # 2-3. the claim, decided from the graph before anything is written
+    # 2. the branch that feeds this node
+    if prompt is not None:
+        branch = branch_of(prompt, unique_id)
+        if branch is None:
+            logger.warning(
+                "[myself_i2i] node id %r is not in the graph: every image input of the whole "
+                "graph is counted",
+                unique_id,
+            )
+        else:
+            prompt = branch
+    # 3. the claim, decided from the graph before anything is written
     refusal: PledgeRefused | None = None
     found: list[tuple[ImageInput, Path]] = []
     try:
@@ -399,7 +476,9 @@ def _save(
     h, w = batch.shape[1], batch.shape[2]
     folder, base, counter, subfolder = namer(filename_prefix, folders.output_dir, w, h)
     suffix = FORMATS[fmt][0]
-    texts = _graph_texts(prompt, extra_pnginfo)
+    # like ComfyUI's SaveImage.save_images (nodes.py): no text chunks at all when
+    # `args.disable_metadata`; the software is still named in the manifest
+    texts = {} if disable_metadata else _graph_texts(prompt, extra_pnginfo)
     opts = dataclasses.replace(options, in_place=False)
     outcomes: list[Outcome] = []
     with tempfile.TemporaryDirectory(prefix="myself_i2i_comfy_") as tmpdir:
@@ -418,22 +497,63 @@ def _save(
                         sources=specs,
                         output=final,
                         options=opts,
+                        generator=Generator(software="ComfyUI"),
                     )
                     outcomes.append(Outcome(path=final, signed=True, result=res))
                     continue
                 except PledgeRefused as e:
+                    # the library prints `myself-i2i sources add PATH`: quote PATH for the shell
+                    quoted = quote_commands(e.text, (path for _i, path in found))
                     if not save_unsigned:
-                        raise
-                    refusal = e
+                        raise PledgeRefused(quoted.en, quoted.ja) from e
+                    refusal = PledgeRefused(quoted.en, quoted.ja)
             shutil.move(os.fspath(unsigned), final)
             outcomes.append(Outcome(path=final, signed=False, reason=refusal.text))
     result = BatchResult(tuple(outcomes), t2i, tuple(p for _i, p in found), subfolder)
-    for line in result.text().splitlines():
-        log(f"[myself_i2i] {line}")
+    for outcome in outcomes:
+        for lang in ("en", "ja"):
+            line = f"[myself_i2i] {outcome.line(lang)}"
+            if log is not None:
+                log(line)
+            elif outcome.signed:
+                logger.info("%s", line)
+            else:
+                logger.warning("%s", line)
     return result
 
 
 # --------------------------------------------------------------------------- verifying
+
+
+def _verify_target(image_path: str, folders: ComfyFolders | None) -> Path | None:
+    text = image_path.strip().strip('"')
+    if not text:
+        return None
+    p = Path(text)
+    if not p.is_absolute() and folders is not None:
+        p = folders.resolve(str(p))
+    return p
+
+
+def verify_fingerprint(image_path: str, folders: ComfyFolders | None = None) -> str:
+    """What the verify node's verdict depends on besides its inputs: the file's content.
+
+    ComfyUI re-runs a node only when its inputs or its ``IS_CHANGED`` value change
+    (``execution.IsChangedCache.get``); a path alone would keep the old verdict for a new
+    file saved under the same name. Like ``LoadImage.IS_CHANGED`` (nodes.py) this is the
+    SHA-256 of the file; a missing file gives its own value (the node then reports it).
+    """
+    p = _verify_target(image_path, folders)
+    if p is None:
+        return "no file"
+    try:
+        h = hashlib.sha256()
+        with p.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        return h.hexdigest()
+    except OSError as e:
+        return f"unreadable {p}: {e.__class__.__name__}"
 
 
 def verify_for_node(
@@ -461,10 +581,8 @@ def verify_for_node(
     langs: Sequence[Lang] = ("en", "ja") if lang == "both" else (lang,)
     try:
         reports = []
-        if image_path.strip():
-            p = Path(image_path.strip().strip('"'))
-            if not p.is_absolute() and folders is not None:
-                p = folders.resolve(str(p))
+        p = _verify_target(image_path, folders)
+        if p is not None:
             reports.append(verify_image(p, opts))
         elif images is not None:
             with tempfile.TemporaryDirectory(prefix="myself_i2i_verify_") as tmp:
@@ -478,6 +596,7 @@ def verify_for_node(
                 "検証する画像のパスを入力するか、IMAGE を接続してください。",
             )
     except MyselfI2IError as e:
+        logger.warning("[myself_i2i] cannot verify: %s", e.diagnostics())
         raise for_host(e) from None
     out: list[str] = []
     for lg in langs:

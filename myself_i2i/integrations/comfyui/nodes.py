@@ -1,13 +1,17 @@
 """The ComfyUI node classes. They only describe inputs and call :mod:`.core`.
 
-ComfyUI's node API: ``INPUT_TYPES`` (with the hidden ``PROMPT`` / ``EXTRA_PNGINFO`` the
-executor fills in), ``RETURN_TYPES``, ``FUNCTION``, ``OUTPUT_NODE``, ``CATEGORY``; an output
-node returns ``{"ui": {...}, "result": (...)}``. ``folder_paths`` exists only inside ComfyUI,
-so it is imported when a node runs, never at import time.
+ComfyUI's node API: ``INPUT_TYPES`` (with the hidden ``PROMPT`` / ``EXTRA_PNGINFO`` /
+``UNIQUE_ID`` the executor fills in: ``execution.get_input_data``), ``RETURN_TYPES``,
+``FUNCTION``, ``OUTPUT_NODE``, ``CATEGORY``, ``IS_CHANGED`` (``execution.IsChangedCache``);
+an output node returns ``{"ui": {...}, "result": (...)}``. ``folder_paths`` and
+``comfy.cli_args`` exist only inside ComfyUI, so they are imported when a node runs, never
+at import time.
 """
 
 from __future__ import annotations
 
+import logging
+import sys
 from typing import Any, ClassVar
 
 from myself_i2i.integrations.comfyui.core import (
@@ -17,11 +21,31 @@ from myself_i2i.integrations.comfyui.core import (
     comfyui_namer,
     default_namer,
     save_signed_batch,
+    verify_fingerprint,
     verify_for_node,
 )
 from myself_i2i.sign import SignOptions
 
 CATEGORY = "image/#Myself_i2i"
+
+
+def metadata_disabled() -> bool:
+    """Whether ComfyUI was started with ``--disable-metadata``.
+
+    ComfyUI's own SaveImage (nodes.py ``SaveImage.save_images``) reads
+    ``comfy.cli_args.args.disable_metadata``. The module is looked up among those already
+    imported (ComfyUI's main.py imports it first thing): importing it here would parse this
+    process's command line. Outside ComfyUI, or if the attribute ever moves, metadata stays
+    on (the pictures are signed either way).
+    """
+    cli_args = sys.modules.get("comfy.cli_args")
+    try:
+        return bool(getattr(getattr(cli_args, "args", None), "disable_metadata", False))
+    except Exception:
+        logging.getLogger("myself_i2i.comfyui").warning(
+            "[myself_i2i] cannot read ComfyUI's --disable-metadata; metadata is kept"
+        )
+        return False
 
 
 def _folders() -> tuple[ComfyFolders, bool]:
@@ -74,7 +98,12 @@ class MyselfI2ISaveImage:
                     },
                 ),
             },
-            "hidden": {"prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO"},
+            # the same names ComfyUI's SaveImage uses, plus this node's own id in the graph
+            "hidden": {
+                "prompt": "PROMPT",
+                "extra_pnginfo": "EXTRA_PNGINFO",
+                "unique_id": "UNIQUE_ID",
+            },
         }
 
     def save(
@@ -88,6 +117,7 @@ class MyselfI2ISaveImage:
         save_unsigned_on_refusal: bool = False,
         prompt: dict[str, Any] | None = None,
         extra_pnginfo: dict[str, Any] | None = None,
+        unique_id: str | None = None,
     ) -> dict[str, Any]:
         """Run by ComfyUI. Raises the library's errors with both languages in the message."""
         folders, in_comfy = _folders()
@@ -102,6 +132,8 @@ class MyselfI2ISaveImage:
             options=SignOptions(hashtag=hashtag, watermark=watermark),
             save_unsigned_on_refusal=save_unsigned_on_refusal,
             namer=comfyui_namer if in_comfy else default_namer,
+            unique_id=None if unique_id is None else str(unique_id),
+            disable_metadata=metadata_disabled(),
         )
         text = result.text()
         return {"ui": {"images": result.ui_images(), "text": [text]}, "result": (text,)}
@@ -138,6 +170,16 @@ class MyselfI2IVerifyImage:
                 "post_text": ("STRING", {"default": "", "multiline": True}),
             },
         }
+
+    @classmethod
+    def IS_CHANGED(cls, image_path: str = "", **_inputs: Any) -> str:
+        """The file's SHA-256, so a new file at the same path gets a new verdict.
+
+        ComfyUI calls this with the node's constant inputs as keyword arguments
+        (``execution.IsChangedCache.get``); a linked IMAGE changes with its producer anyway.
+        """
+        folders, _ = _folders()
+        return verify_fingerprint(image_path or "", folders)
 
     def verify(
         self,
