@@ -17,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from myself_i2i import __version__
-from myself_i2i.errors import ConfigError, IdentityError, MyselfI2IError
+from myself_i2i.errors import ConfigError, IdentityError, MyselfI2IError, RepositoryError
 from myself_i2i.i18n import Lang, default_lang, parse_lang
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -348,6 +348,36 @@ def sign(
 # --- verify -----------------------------------------------------------------------------------
 
 
+def _color_wanted() -> bool:
+    """Colour only on a terminal, and never with NO_COLOR set (https://no-color.org)."""
+    return (
+        sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    )
+
+
+def _verify_hints(report: Any, lang: str) -> list[str]:
+    """Commands that run as printed, for what the report asks the user to do."""
+    import shlex
+
+    hints: list[str] = []
+    s = report.signer
+    if report.has("signer.unknown") and s is not None and s.token:
+        name = s.name or "@handle"
+        cmd = f"myself-i2i trust add {s.token} --name {shlex.quote(name)}"
+        hints.append(
+            f"if {s.token} is the token in the creator's profile: {cmd}"
+            if lang == "en"
+            else f"{s.token} が作者のプロフィールのトークンと同じなら：{cmd}"
+        )
+    if report.has("manifest.remote_not_fetched"):
+        hints.append(
+            "to fetch it anyway (sends a request to that address): add --fetch-remote"
+            if lang == "en"
+            else "それでも取得するには（そのアドレスに通信します）：--fetch-remote を付けてください"
+        )
+    return hints
+
+
 @app.command()
 @_guard
 def verify(
@@ -372,10 +402,17 @@ def verify(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the JSON report. / JSON レポートを出力")
     ] = False,
+    fetch_remote: Annotated[
+        bool,
+        typer.Option(
+            "--fetch-remote",
+            help="Fetch a remote manifest a file names by URL (off by default). / "
+            "ファイルが URL で指すリモートのマニフェストを取得（既定はしない）",
+        ),
+    ] = False,
     lang: Annotated[str | None, typer.Option(help="ja | en")] = None,
 ) -> None:
     """Verify images against the pledge and the post. / 画像を宣言と投稿文に照らして検証します。"""
-    from myself_i2i.report import EXIT_CODES
     from myself_i2i.verify import VerifyOptions, verify_image
 
     language = parse_lang(lang)
@@ -407,17 +444,42 @@ def verify(
         keyring=Keyring.default(),  # read once for all the images
         against=list(against or []),
         repositories=repos,
+        fetch_remote=fetch_remote,
     )
-    reports = [verify_image(p, opts) for p in images]
+    # One file's problem is that file's line: a batch always goes on.
+    results: list[Any] = []
+    for p in images:
+        try:
+            results.append(verify_image(p, opts))
+        except (ConfigError, RepositoryError):
+            raise  # the same for every file: stop once, with one line
+        except MyselfI2IError as e:
+            results.append(e)
+    color = _color_wanted()
+    codes: list[int] = []
     if as_json:
-        out: Any = [r.to_dict() for r in reports] if len(reports) > 1 else reports[0].to_dict()
+        items: list[Any] = []
+        for r in results:
+            if isinstance(r, MyselfI2IError):
+                items.append({"error": r.text.to_dict(), "exitCode": r.exit_code})
+            else:
+                items.append(r.to_dict())
+        out: Any = items if len(items) > 1 else items[0]
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
-    else:
-        for r in reports:
-            for line in r.lines(language):
-                typer.echo(line)
-    worst = max(reports, key=lambda r: list(EXIT_CODES).index(r.verdict))
-    raise typer.Exit(worst.exit_code)
+    for r in results:
+        if isinstance(r, MyselfI2IError):
+            if not as_json:
+                typer.echo(f"myself-i2i: {r.message(language)}", err=True)
+            codes.append(r.exit_code)
+            continue
+        codes.append(r.exit_code)
+        if as_json:
+            continue
+        for line in r.lines(language, color=color):
+            typer.echo(line)
+        for hint in _verify_hints(r, language):
+            typer.echo(f"  → {hint}")
+    raise typer.Exit(max(codes))
 
 
 @app.command()

@@ -21,15 +21,25 @@ def inspect_lines(image: Path, lang: Lang = "en") -> list[str]:
         f"{image}",
         f"  {'verdict' if en else '判定'}: {rep.verdict.value} — {rep.summary.get(lang)}",
     ]
+    if rep.format:
+        from myself_i2i.formats import format_name
+
+        out.append(f"  {'format' if en else '形式'}: {format_name(rep.format)}")
     if rep.validation_state is None:
         out.append("  " + ("no C2PA manifest" if en else "C2PA マニフェストなし"))
+        out.extend(f"  ! {f.text.get(lang)}" for f in rep.findings if f.severity.value != "info")
         return out
     out.append(f"  c2pa: {rep.validation_state}")
     if rep.signer:
         s = rep.signer
         out.append(
             f"  {'signer' if en else '署名者'}: {s.name} / {'issuer' if en else '発行者'}: {s.issuer}"
+            f" ({s.alg or '?'})"
         )
+        if s.signed_at:
+            src = {"timestamp": ("time-stamped", "タイムスタンプ"), "claimed": ("claimed", "申告")}
+            how = src.get(s.signed_at_source or "", ("", ""))[0 if en else 1]
+            out.append(f"  {'signed' if en else '署名日時'}: {s.signed_at} ({how})")
         out.append(
             f"  {'key token' if en else 'キートークン'}: {s.token or '-'}"
             f"{' (' + s.trusted_name + ')' if s.trusted_name else ''}"
@@ -58,6 +68,24 @@ def inspect_lines(image: Path, lang: Lang = "en") -> list[str]:
         out.append(f"  action: {a.get('action')} {dst.rsplit('/', 1)[-1] if dst else ''}".rstrip())
     for i in rep.ingredients:
         out.append(f"  ingredient: {i.get('title')} ({i.get('relationship')})")
+    for ident in rep.identities:
+        out.append(
+            f"  {'identity' if en else '身元'} ({ident['kind']}): {', '.join(ident['names']) or '?'}"
+            f"{' / ' + ident['issuer'] if ident.get('issuer') else ''}"
+        )
+    for depth, parent in enumerate(rep.parents, 1):
+        who = parent.get("signer") or "?"
+        out.append(
+            f"  {'parent' if en else '親マニフェスト'} {depth}: {parent.get('title') or '?'}"
+            f" — {'signed by' if en else '署名'} {who}"
+            f"{' / ' + parent['issuer'] if parent.get('issuer') else ''}"
+            f"{' / ' + parent['claimGenerator'] if parent.get('claimGenerator') else ''}"
+        )
+        for a in parent.get("actions", []):
+            dst = a.get("digitalSourceType", "")
+            out.append(
+                f"    action: {a.get('action')} {dst.rsplit('/', 1)[-1] if dst else ''}".rstrip()
+            )
     codes = rep.validation_codes
     if rep.recovery and rep.recovery.get("route"):
         # A recovered manifest never matches a re-encoded copy's bytes: say so instead of
