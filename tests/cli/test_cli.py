@@ -415,3 +415,37 @@ def test_verify_gif_gets_a_verdict_not_an_error(tmp_path: Path) -> None:
     code, out, err = run("verify", "--json", str(path))
     assert code == 20, err
     assert '"recovery.format_not_decodable"' in out
+
+
+def test_batch_goes_on_past_a_bad_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    init()
+    src = picture(tmp_path / "a.png")
+    assert run("sign", "--t2i", "--no-watermark", str(src))[0] == 0
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not an image", "utf-8")
+    corpus = Path(__file__).resolve().parents[1] / "corpus" / "c2pa"
+    rsa = corpus / "valid-ps256-rsa-chain__C.jpg"
+    code, out, err = run("verify", str(tmp_path / "a.signed.png"), str(bad), str(rsa))
+    assert "notes.txt" in err and err.count("\n") == 1  # the bad file's own line
+    assert "a.signed.png" in out and "C.jpg" in out  # the files before and after it
+    assert code == EXIT_CODES[Verdict.NO_PLEDGE]  # the worst of 0, 2 and 12
+    code, out, _ = run("verify", "--json", str(bad), str(rsa))
+    items = json.loads(out)
+    assert items[0]["exitCode"] == 2 and "not an image" in items[0]["error"]["en"]
+    assert items[1]["verdict"] == "no-pledge"
+
+
+def test_trust_hint_runs_as_printed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    init("@alice san")
+    src = picture(tmp_path / "a.png")
+    assert run("sign", "--t2i", "--no-watermark", str(src))[0] == 0
+    monkeypatch.setenv("MYSELF_I2I_HOME", str(tmp_path / "viewer"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    code, out, _ = run("verify", str(tmp_path / "a.signed.png"))
+    assert code == EXIT_CODES[Verdict.UNTRUSTED] and "\x1b[" not in out
+    line = next(x for x in out.splitlines() if "myself-i2i trust add" in x)
+    import shlex
+
+    argv = shlex.split(line[line.index("myself-i2i trust add") :])
+    assert run(*argv[1:])[0] == 0
+    assert run("verify", str(tmp_path / "a.signed.png"))[0] == 0
