@@ -409,3 +409,8 @@ def test_code_is_produced(world: World, code: str) -> None:
         )
     if rep.verdict is Verdict.VERIFIED:
         assert rep.has("signature.ok")
+
+
+def test_every_code_is_documented() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "verification.md").read_text("utf-8")
+    assert [c for c in MESSAGES if f"`{c}`" not in doc] == []
