@@ -44,7 +44,8 @@ def _accepted_chain(entry: dict[str, Any]) -> bool:
 def test_corpus_is_listed_completely() -> None:
     on_disk = {p.name for p in CORPUS.iterdir() if p.name not in ("corpus.json", "README.md")}
     assert on_disk == set(IDS)
-    assert sum(p.stat().st_size for p in CORPUS.iterdir()) < 3_600_000
+    # a few MB in all: every file here earns its place (see README.md)
+    assert sum(p.stat().st_size for p in CORPUS.iterdir()) < 4_200_000
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=IDS)
