@@ -157,50 +157,8 @@ def dishonest_t2i_with_ingredient(image: Path, src: Path, ident: Identity, out: 
     from myself_i2i.pledge import PLEDGE_LABEL, Pledge
 
     pledge = Pledge.new(PledgeKind.T2I, ("#Myself_i2i",))
-    manifest: dict[str, Any] = {
-        "claim_generator_info": [{"name": "dishonest", "version": "1"}],
-        "title": out.name,
-        "format": "image/png",
-        "assertions": [
-            {
-                "label": "c2pa.actions.v2",
-                "data": {
-                    "actions": [
-                        {
-                            "action": "c2pa.created",
-                            "digitalSourceType": c2pa_backend.TRAINED_ALGORITHMIC_MEDIA,
-                            "parameters": {"ingredientIds": ["source1"]},
-                        }
-                    ]
-                },
-            },
-            {"label": PLEDGE_LABEL, "data": pledge.to_assertion()},
-        ],
-    }
-    ing = c2pa_backend.IngredientInput(
-        definition={
-            "title": src.name,
-            "relationship": "inputTo",
-            "label": "source1",
-            "instance_id": "source1",
-        },
-        mime="image/png" if src.suffix == ".png" else "image/jpeg",
-        data=src.read_bytes(),
-    )
-    dest = io.BytesIO()
-    c2pa_backend.sign(
-        source=io.BytesIO(image.read_bytes()),
-        dest=dest,
-        mime="image/png",
-        manifest=manifest,
-        resources={},
-        ingredients=[ing],
-        chain_pem=ident.chain_pem,
-        private_key_pem=ident.private_key_pem(),
-    )
-    out.write_bytes(dest.getvalue())
-    return out
-
+    assertions = [ai_created("source1"), {"label": PLEDGE_LABEL, "data": pledge.to_assertion()}]
+    return sign_raw(image, out, ident, assertions, [(src, "source1")])
 
 def free_port() -> int:
     """A free TCP port on 127.0.0.1."""
