@@ -1,120 +1,269 @@
-"""Finding (and removing) the embedded C2PA manifest store in PNG, JPEG and WebP bytes.
+"""Finding (and removing) the embedded C2PA manifest store, exactly as c2pa-rs finds it.
 
-c2pa-python does not hand out the raw manifest store or the certificate chain, so we
-read the store ourselves from the container: PNG ``caBX`` chunk, JPEG APP11 JUMBF
-segments, WebP ``C2PA`` RIFF chunk. Only used for facts that c2pa then re-checks
-(the certificate chain) and for producing stripped copies in tests and the demo.
+c2pa-python does not hand out the raw manifest store, so we read it from the container
+ourselves; the structure checks (:mod:`myself_i2i._internal.jumbf`) and the signing chain
+are then taken from those bytes. A second reader that disagrees with c2pa-rs is a
+vulnerability (an authentic file called an impostor, or a forged store shown next to a
+valid verdict), so each reader below follows one c2pa-rs asset handler rule for rule, and
+returns None wherever that handler returns an error or finds nothing:
+
+- JPEG: ``sdk/src/asset_handlers/jpeg_io.rs`` (``JpegIO::read_cai``) over the segments
+  that img-parts 0.4 (``Jpeg::from_bytes``) parses;
+- PNG: ``png_io.rs`` (``get_png_chunk_positions`` / ``get_cai_data``);
+- WebP: ``riff_io.rs`` (``RiffIO::read_cai``) over riff 2.0 chunks.
+
+(contentauth/c2pa-rs@24d17555b, paolobarbolini/img-parts@0a68c69, frabert/riff@3d6bbf5.)
+Other formats c2pa-rs reads (BMFF, TIFF, GIF, SVG, ...) give None here: we do not guess.
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
+from dataclasses import dataclass
 
 from cryptography import x509
 
 _PNG_SIG = b"\x89PNG\r\n\x1a\n"
+_APP11 = 0xEB
+_SOS = 0xDA
+_EOI = 0xD9
 
 
-def _png_chunks(data: bytes) -> list[tuple[bytes, int, int]]:
-    """(type, start of chunk, end of chunk) for each PNG chunk."""
+# --- JPEG ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Segment:
+    marker: int
+    start: int  #: offset of the 0xFF that starts the marker
+    body: int  #: offset of the contents (after the length field)
+    end: int  #: end of the contents
+
+
+def _has_length(marker: int) -> bool:
+    # img-parts 0.4 ``markers::has_length``: note that it reads a length after RSTn too.
+    return (
+        0xC0 <= marker <= 0xCF
+        or 0xD0 <= marker <= 0xD7
+        or 0xE0 <= marker <= 0xEF
+        or marker in (_SOS, 0xFE, 0xDB, 0xDD)
+    )
+
+
+def _jpeg_segments(data: bytes) -> list[_Segment] | None:
+    """The segments img-parts 0.4 parses before the entropy-coded data; None where it fails.
+
+    Bytes other than 0xFF between segments are skipped, fill bytes (0xFF 0xFF ...) too;
+    parsing ends at EOI or at the first SOS followed by data (the rest is its entropy).
+    """
+    n = len(data)
+    if n < 2 or data[0] != 0xFF or data[1] != 0xD8:
+        return None
+    out: list[_Segment] = []
+    pos = 2
+    while True:
+        start = data.find(b"\xff", pos)
+        if start == -1:
+            return None  # truncated: no EOI
+        pos = start + 1
+        while pos < n and data[pos] == 0xFF:
+            pos += 1
+        if pos >= n:
+            return None
+        marker = data[pos]
+        pos += 1
+        if marker == _EOI:
+            return out
+        if not _has_length(marker):
+            out.append(_Segment(marker, start, pos, pos))
+            continue
+        if pos + 2 > n:
+            return None
+        size = int.from_bytes(data[pos : pos + 2], "big")
+        if size < 2 or pos + size > n:
+            return None
+        seg = _Segment(marker, start, pos + 2, pos + size)
+        out.append(seg)
+        pos = seg.end
+        if marker == _SOS and pos < n:
+            return out
+
+
+def _jpeg_store(data: bytes) -> tuple[bytes, list[_Segment]] | None:
+    """The store c2pa-rs's ``JpegIO::read_cai`` assembles, and the segments it came from.
+
+    APP11 segments longer than 16 bytes are read as JPEG XT boxes (CI, En, Z, LBox, TBox).
+    The first whose JUMBF description type starts with ``c2pa`` opens the store (its En is
+    remembered); later segments with that En whose sequence number Z is above the count
+    read so far continue it, each without its repeated LBox/TBox. Segments in file order;
+    other APP11 segments (other JUMBF, another En) are skipped; a second ``c2pa`` box
+    makes c2pa-rs refuse the file (TooManyManifestStores), and so None.
+    """
+    segs = _jpeg_segments(data)
+    if not segs:
+        return None
+    buf = bytearray()
+    used: list[_Segment] = []
+    stores = 0
+    cai_en = b""
+    count = 0
+    for seg in segs:
+        if seg.marker != _APP11 or seg.end - seg.body <= 16:
+            continue
+        raw = data[seg.body : seg.end]
+        en = raw[2:4]
+        (z,) = struct.unpack(">I", raw[4:8])
+        if count > 0 and en == cai_en:
+            if z <= count:
+                cai_en = b""  # out of sequence: c2pa-rs stops continuing this store
+                continue
+            buf += raw[16:]
+            used.append(seg)
+            count += 1
+        elif len(raw) > 28 and raw[24:28] == b"c2pa":
+            if stores == 1:
+                return None
+            buf += raw[8:]
+            used.append(seg)
+            count = 1
+            cai_en = en
+            stores += 1
+    if not buf:
+        return None
+    return bytes(buf), used
+
+
+# --- PNG -------------------------------------------------------------------------------------
+
+
+def _png_chunks(data: bytes) -> list[tuple[bytes, int, int]] | None:
+    """(type, start, end) of each chunk up to IEND as c2pa-rs lists them; None where it fails.
+
+    CRCs are not checked (c2pa-rs does not); a chunk running past the end of the file, a
+    type that is not UTF-8 or a missing IEND is an error.
+    """
+    if not data.startswith(_PNG_SIG):
+        return None
     out: list[tuple[bytes, int, int]] = []
     pos = len(_PNG_SIG)
-    while pos + 8 <= len(data):
+    n = len(data)
+    while True:
+        if pos + 8 > n:
+            return None
         (length,) = struct.unpack(">I", data[pos : pos + 4])
         ctype = data[pos + 4 : pos + 8]
         end = pos + 12 + length
-        if end > len(data):
-            break
+        if end > n:
+            return None
+        try:
+            ctype.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
         out.append((ctype, pos, end))
-        pos = end
         if ctype == b"IEND":
-            break
-    return out
-
-
-def _jpeg_segments(data: bytes) -> list[tuple[int, int, int]]:
-    """(marker, start, end) for JPEG marker segments before the scan data."""
-    out: list[tuple[int, int, int]] = []
-    pos = 2
-    while pos + 4 <= len(data) and data[pos] == 0xFF:
-        marker = data[pos + 1]
-        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
-            pos += 2
-            continue
-        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
-        end = pos + 2 + length
-        out.append((marker, pos, end))
-        if marker == 0xDA:  # start of scan: the rest is entropy-coded data
-            break
+            return out
         pos = end
-    return out
 
 
-def _webp_chunks(data: bytes) -> list[tuple[bytes, int, int]]:
+# --- WebP (RIFF) -----------------------------------------------------------------------------
+
+
+def _riff_chunks(data: bytes) -> list[tuple[bytes, int, int]] | None:
+    """(id, start, declared end) of the RIFF form's children as riff 2.0 iterates them.
+
+    Children are read from offset 12 while the offset is below the end the RIFF header
+    declares; each advances by its length plus a pad byte for odd lengths. A child header
+    that cannot be read is an error (None); a declared end may lie beyond the file.
+    """
+    if len(data) < 12 or data[:4] != b"RIFF":
+        return None
+    (riff_len,) = struct.unpack("<I", data[4:8])
+    end = 4 + riff_len
     out: list[tuple[bytes, int, int]] = []
     pos = 12
-    while pos + 8 <= len(data):
-        ctype = data[pos : pos + 4]
+    while pos < end:
+        if pos + 8 > len(data):
+            return None
         (length,) = struct.unpack("<I", data[pos + 4 : pos + 8])
-        end = pos + 8 + length + (length & 1)
-        out.append((ctype, pos, min(end, len(data))))
-        pos = end
+        out.append((data[pos : pos + 4], pos, pos + 8 + length))
+        pos += 8 + length + (length & 1)
     return out
+
+
+def _webp_store(data: bytes) -> bytes | None:
+    chunks = _riff_chunks(data)
+    if chunks is None:
+        return None
+    for cid, start, end in chunks:
+        if cid == b"C2PA":
+            return data[start + 8 : end] if end <= len(data) else None
+    return None
 
 
 def webp_is_lossless(data: bytes) -> bool:
     """True when a WebP file's image data is a lossless (VP8L) bitstream."""
     if not (data[:4] == b"RIFF" and data[8:12] == b"WEBP"):
         return False
-    return any(ctype == b"VP8L" for ctype, _s, _e in _webp_chunks(data))
+    return any(cid == b"VP8L" for cid, _s, _e in _riff_chunks(data) or [])
+
+
+# --- public ----------------------------------------------------------------------------------
 
 
 def manifest_store_bytes(data: bytes) -> bytes | None:
-    """The embedded JUMBF manifest store of a PNG, JPEG or WebP file, or None."""
+    """The embedded JUMBF manifest store of a JPEG, PNG or WebP file, as c2pa-rs reads it.
+
+    Returns:
+        The store's bytes; None when the file holds none, when c2pa-rs could not read the
+        container (so it reads no store either), or for a format we do not read.
+    """
     if data.startswith(_PNG_SIG):
-        for ctype, start, end in _png_chunks(data):
-            if ctype == b"caBX":
-                return data[start + 8 : end - 4]
-        return None
+        chunks = _png_chunks(data)
+        if chunks is None:
+            return None
+        cabx = [(s, e) for t, s, e in chunks if t == b"caBX"]
+        if len(cabx) != 1:  # c2pa-rs: none, or TooManyManifestStores
+            return None
+        start, end = cabx[0]
+        return data[start + 8 : end - 4]
     if data.startswith(b"\xff\xd8"):
-        parts: list[bytes] = []
-        for marker, start, end in _jpeg_segments(data):
-            seg = data[start + 4 : end]
-            # APP11 JUMBF: "JP" CI, 2-byte instance, 4-byte sequence, then the box
-            if marker == 0xEB and seg[:2] == b"JP":
-                body = seg[8:]
-                parts.append(body if not parts else body[8:])  # repeat box header per segment
-        return b"".join(parts) or None
+        found = _jpeg_store(data)
+        return found[0] if found is not None else None
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        for ctype, start, end in _webp_chunks(data):
-            if ctype == b"C2PA":
-                # the chunk's own length: ``end`` includes the RIFF pad byte of odd sizes
-                (length,) = struct.unpack("<I", data[start + 4 : start + 8])
-                return data[start + 8 : min(start + 8 + length, end)]
-        return None
+        return _webp_store(data)
     return None
 
 
 def strip_manifest(data: bytes) -> bytes:
-    """The same file without its embedded manifest store (what a social platform does)."""
+    """The same file without its embedded manifest store (what a social platform does).
+
+    A file whose container cannot be read is returned unchanged.
+    """
     if data.startswith(_PNG_SIG):
-        keep = [data[s:e] for t, s, e in _png_chunks(data) if t != b"caBX"]
-        return _PNG_SIG + b"".join(keep)
+        chunks = _png_chunks(data)
+        if chunks is None:
+            return data
+        keep = [data[s:e] for t, s, e in chunks if t != b"caBX"]
+        return _PNG_SIG + b"".join(keep) + data[chunks[-1][2] :]
     if data.startswith(b"\xff\xd8"):
-        segs = _jpeg_segments(data)
-        out = bytearray(data[:2])
-        last = 2
-        for marker, start, end in segs:
-            out += data[last:start]
-            seg = data[start + 4 : end]
-            if not (marker == 0xEB and seg[:2] == b"JP"):
-                out += data[start:end] if marker != 0xDA else b""
-            last = end if marker != 0xDA else start
+        found = _jpeg_store(data)
+        if found is None:
+            return data
+        out = bytearray()
+        last = 0
+        for seg in found[1]:
+            out += data[last : seg.start]
+            last = seg.end
         out += data[last:]
         return bytes(out)
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        body = b"".join(data[s:e] for t, s, e in _webp_chunks(data) if t != b"C2PA")
+        chunks = _riff_chunks(data)
+        if chunks is None:
+            return data
+        body = b"".join(
+            data[s : e + ((e - s) & 1)] for t, s, e in chunks if t != b"C2PA" and e <= len(data)
+        )
         riff = b"WEBP" + body
         return b"RIFF" + struct.pack("<I", len(riff)) + riff
     return data
@@ -137,30 +286,14 @@ def with_manifest_store(png: bytes, store: bytes) -> bytes:
 
 
 def certificates_in(store: bytes) -> list[x509.Certificate]:
-    """Every DER X.509 certificate found inside a manifest store, in order, without repeats.
+    """Deprecated alias of :func:`myself_i2i._internal.jumbf.signing_chain` (one release).
 
-    The COSE signature's x5chain holds the signing certificate and its issuer. We look for
-    DER SEQUENCEs that parse as certificates; whatever is found is only trusted after c2pa
-    re-validates the manifest with that certificate as its sole trust anchor.
+    Unlike it, a store whose chain cannot be read gives an empty list.
     """
-    found: list[x509.Certificate] = []
-    seen: set[bytes] = set()
-    pos = store.find(b"\x30\x82")
-    while pos != -1:
-        if pos + 4 <= len(store):
-            (length,) = struct.unpack(">H", store[pos + 2 : pos + 4])
-            end = pos + 4 + length
-            if 200 < length < 8000 and end <= len(store):
-                blob = store[pos:end]
-                if blob not in seen:
-                    try:
-                        cert = x509.load_der_x509_certificate(blob)
-                    except ValueError:
-                        cert = None
-                    if cert is not None:
-                        seen.add(blob)
-                        found.append(cert)
-                        pos = store.find(b"\x30\x82", end)
-                        continue
-        pos = store.find(b"\x30\x82", pos + 1)
-    return found
+    from myself_i2i._internal.jumbf import signing_chain
+    from myself_i2i.errors import ManifestError
+
+    try:
+        return signing_chain(store)
+    except ManifestError:
+        return []
