@@ -173,66 +173,85 @@ def check_cbor(buf: bytes, start: int, end: int) -> None:
     Raises:
         ManifestError: malformed, cut off, a length larger than the box, or too deep.
     """
+    # One pass over the headers, hot path first (this runs on every item of every box).
+    # ``left``: items still expected by the innermost container (-1: indefinite length);
+    # ``outer``: the same for the containers around it.
     pos = start
-    # Items still expected by each open container; -1 for an indefinite-length one.
-    stack = [1]
-    while stack:
-        if stack[-1] == 0:
-            stack.pop()
+    left = 1
+    outer: list[int] = []
+    while True:
+        if left == 0:
+            if not outer:
+                return
+            left = outer.pop()
             continue
         if pos >= end:
             raise _cbor_error(pos, "cut off", "途中で切れています")
         ib = buf[pos]
         pos += 1
-        major, ai = ib >> 5, ib & 31
-        if ai == 31:
-            if major == 7:  # "break": closes the innermost indefinite container
-                if stack[-1] != -1:
-                    raise _cbor_error(pos - 1, "unexpected break", "不正な break")
-                stack.pop()
-                continue
-            if major in (0, 1, 6):
-                raise _cbor_error(pos - 1, "reserved header", "予約された見出し")
-            if stack[-1] > 0:
-                stack[-1] -= 1
-            if major in (2, 3):  # indefinite string: definite chunks of its type, then break
-                while True:
-                    if pos >= end:
-                        raise _cbor_error(pos, "cut off", "途中で切れています")
-                    cb = buf[pos]
-                    pos += 1
-                    if cb == 0xFF:
-                        break
-                    if cb >> 5 != major or cb & 31 == 31:
-                        raise _cbor_error(pos - 1, "bad string chunk", "文字列の断片が不正です")
-                    n, pos = _argument(buf, pos - 1, cb & 31, end)
-                    if n > end - pos:
-                        raise _too_long(pos, n, end)
-                    pos += n
-                continue
-            stack.append(-1)  # indefinite array or map
+        ai = ib & 31
+        if ai < 24:
+            n = ai
+        elif ai < 28:
+            size = 1 << (ai - 24)
+            if pos + size > end:
+                raise _cbor_error(pos - 1, "cut off", "途中で切れています")
+            n = int.from_bytes(buf[pos : pos + size], "big")
+            pos += size
+        elif ai == 31:
+            pos, left = _indefinite(buf, pos, end, ib >> 5, left, outer)
+            continue
         else:
-            n, pos = _argument(buf, pos - 1, ai, end)
-            if stack[-1] > 0:
-                stack[-1] -= 1
-            if major in (2, 3):
-                if n > end - pos:
-                    raise _too_long(pos, n, end)
-                pos += n
-                continue
-            if major == 4 or major == 5:
-                count = n if major == 4 else 2 * n
-                if count > end - pos:
-                    raise _too_long(pos, count, end, items=True)
-                if count == 0:
-                    continue
-                stack.append(count)
-            elif major == 6:
-                stack.append(1)  # a tag is followed by exactly one item
-            else:
-                continue
-        if len(stack) > MAX_CBOR_DEPTH:
+            raise _cbor_error(pos - 1, "reserved header", "予約された見出し")
+        major = ib >> 5
+        if left > 0:
+            left -= 1
+        if major < 2 or major == 7:
+            continue
+        if major < 4:
+            if n > end - pos:
+                raise _too_long(pos, n, end)
+            pos += n
+            continue
+        count = 1 if major == 6 else n if major == 4 else 2 * n
+        if count > end - pos:
+            raise _too_long(pos, count, end, items=True)
+        if count:
+            outer.append(left)
+            left = count
+            if len(outer) > MAX_CBOR_DEPTH:
+                raise _cbor_error(pos, "nested too deep", "入れ子が深すぎます")
+
+
+def _indefinite(
+    buf: bytes, pos: int, end: int, major: int, left: int, outer: list[int]
+) -> tuple[int, int]:
+    """An indefinite-length header (or a break) at ``pos - 1``: the new ``pos`` and ``left``."""
+    if major == 7:  # "break": closes the innermost indefinite container
+        if left != -1:
+            raise _cbor_error(pos - 1, "unexpected break", "不正な break")
+        return pos, outer.pop()
+    if major in (0, 1, 6):
+        raise _cbor_error(pos - 1, "reserved header", "予約された見出し")
+    if left > 0:
+        left -= 1
+    if major in (4, 5):
+        outer.append(left)
+        if len(outer) > MAX_CBOR_DEPTH:
             raise _cbor_error(pos, "nested too deep", "入れ子が深すぎます")
+        return pos, -1
+    while True:  # a string: definite chunks of its own type, then a break
+        if pos >= end:
+            raise _cbor_error(pos, "cut off", "途中で切れています")
+        cb = buf[pos]
+        if cb == 0xFF:
+            return pos + 1, left
+        if cb >> 5 != major or cb & 31 == 31:
+            raise _cbor_error(pos, "bad string chunk", "文字列の断片が不正です")
+        n, pos = _argument(buf, pos, cb & 31, end)
+        if n > end - pos:
+            raise _too_long(pos, n, end)
+        pos += n
 
 
 def _argument(buf: bytes, head: int, ai: int, end: int) -> tuple[int, int]:

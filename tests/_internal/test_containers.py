@@ -1,0 +1,174 @@
+"""The manifest store is found exactly where c2pa-rs finds it (JPEG, PNG, WebP)."""
+
+from __future__ import annotations
+
+import io
+import struct
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # find tests.core_helpers
+from myself_i2i._internal import c2pa_backend
+from myself_i2i._internal.containers import manifest_store_bytes, strip_manifest
+from myself_i2i._internal.jumbf import check_store, parse_store, signing_chain
+from myself_i2i.identity import Identity
+from tests.core_helpers import new_identity, picture, png_build, png_chunks, sign_t2i
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def signed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """One small signed picture per format (signing takes a while: done once)."""
+    d = tmp_path_factory.mktemp("signed")
+    ident = new_identity("alice", directory=d / "ids")
+    out = {}
+    for suffix in ("png", "jpg", "webp"):
+        res = sign_t2i(picture(d / f"a.{suffix}", size=64), ident)
+        out[suffix] = res.output.read_bytes()
+    return out
+
+
+def _app11(en: int, z: int, box: bytes) -> bytes:
+    body = b"JP" + struct.pack(">HI", en, z) + box
+    return b"\xff\xeb" + struct.pack(">H", len(body) + 2) + body
+
+
+def _jumbf_box(label: bytes, uuid: bytes, content_type: bytes, content: bytes) -> bytes:
+    jumd = uuid + b"\x03" + label + b"\0"
+    jumd_box = struct.pack(">I", 8 + len(jumd)) + b"jumd" + jumd
+    inner = struct.pack(">I", 8 + len(content)) + content_type + content
+    return struct.pack(">I", 8 + len(jumd_box) + len(inner)) + b"jumb" + jumd_box + inner
+
+
+#: A JUMBF box that is not C2PA (a JSON box, as JPEG 360 or other JUMBF users write).
+FOREIGN = _jumbf_box(
+    b"org.example.other",
+    bytes.fromhex("6A736F6E00110010800000AA00389B71"),
+    b"json",
+    b'{"other": "jumbf"}',
+)
+
+
+def _jpeg_segments(data: bytes) -> list[tuple[int, bytes]]:
+    out = []
+    pos = 2
+    while data[pos + 1] != 0xDA:
+        (n,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        out.append((data[pos + 1], data[pos + 4 : pos + 2 + n]))
+        pos += 2 + n
+    return out
+
+
+def test_authentic_multi_segment_app11_agrees_with_c2pa(tmp_path: Path) -> None:
+    # A noisy picture makes a claim thumbnail big enough to need several APP11 segments,
+    # and the source already carries another JUMBF in APP11 before APP0 (c2pa inserts its
+    # store after APP0): the store is the C2PA segments only, in order, headers dropped.
+    rng = Image.effect_noise((700, 700), 120).convert("RGB")
+    buf = io.BytesIO()
+    rng.save(buf, "JPEG", quality=95)
+    src = buf.getvalue()
+    src = src[:2] + _app11(1, 1, FOREIGN) + src[2:]
+    path = tmp_path / "noisy.jpg"
+    path.write_bytes(src)
+    ident: Identity = new_identity("alice")
+    data = sign_t2i(path, ident).output.read_bytes()
+
+    app11 = [body for marker, body in _jpeg_segments(data) if marker == 0xEB]
+    c2pa_segments = [b for b in app11 if b[2:4] != b"\x00\x01"]
+    assert len(c2pa_segments) >= 2 and len(app11) == len(c2pa_segments) + 1
+
+    read = c2pa_backend.read_manifest(data, "image/jpeg")
+    assert read is not None and read.state == "Valid" and not read.failure
+    store = manifest_store_bytes(data)
+    assert store is not None
+    assert store == c2pa_segments[0][8:] + b"".join(s[16:] for s in c2pa_segments[1:])
+    assert b"org.example.other" not in store
+    check_store(store)
+    top = parse_store(store)
+    assert top.end == len(store)
+    assert signing_chain(store) == [ident.leaf_cert, ident.ca_cert]
+    leaf = ident.leaf_cert
+    assert read.active_label is not None
+    info = read.manifests[read.active_label]["signature_info"]
+    assert str(leaf.serial_number) == str(info["cert_serial_number"])
+    # Stripping removes the C2PA segments and keeps the other JUMBF.
+    bare = strip_manifest(data)
+    assert manifest_store_bytes(bare) is None and FOREIGN in bare
+    assert c2pa_backend.read_manifest(bare, "image/jpeg") is None
+
+
+def test_jpeg_segment_rules_follow_c2pa_rs(signed: dict[str, bytes]) -> None:
+    data = signed["jpg"]
+    store = manifest_store_bytes(data)
+    assert store is not None
+    # Fill bytes and stray bytes between segments are skipped (img-parts does so).
+    padded = data[:2] + b"\x00\x00\xff\xff" + data[2:]
+    assert manifest_store_bytes(padded) == store
+    # A foreign APP11 after the store and one with a short body change nothing.
+    soi_after = data[:2] + _app11(7, 1, FOREIGN) + b"\xff\xeb\x00\x06JP\x00\x01" + data[2:]
+    assert manifest_store_bytes(soi_after) == store
+    # A second C2PA store: c2pa-rs refuses the file (TooManyManifestStores), so do we.
+    twice = data[:2] + _app11(9, 1, store) + data[2:]
+    assert manifest_store_bytes(twice) is None
+    # Not a JPEG c2pa-rs can parse: no EOI and no scan data, a segment past the end.
+    assert manifest_store_bytes(data[:2] + _app11(1, 1, store)) is None
+    assert manifest_store_bytes(data[:2] + b"\xff\xeb\xff\xff" + store) is None
+
+
+def test_jpeg_continuation_needs_a_rising_sequence_number() -> None:
+    body = _jumbf_box(
+        b"c2pa", bytes.fromhex("6332706100110010800000AA00389B71"), b"json", b"x" * 40
+    )
+    head, tail = body[:30], body[30:]
+    ok = b"\xff\xd8" + _app11(5, 1, head) + _app11(5, 2, body[:8] + tail) + b"\xff\xd9"
+    assert manifest_store_bytes(ok) == body
+    # Z not above the count read: c2pa-rs drops the rest of this store.
+    bad = b"\xff\xd8" + _app11(5, 1, head) + _app11(5, 1, body[:8] + tail) + b"\xff\xd9"
+    assert manifest_store_bytes(bad) == head
+    # Z may skip numbers (c2pa-rs only asks for more than the count so far).
+    skip = b"\xff\xd8" + _app11(5, 1, head) + _app11(5, 7, body[:8] + tail) + b"\xff\xd9"
+    assert manifest_store_bytes(skip) == body
+
+
+def test_png_rules_follow_c2pa_rs(signed: dict[str, bytes]) -> None:
+    data = signed["png"]
+    store = manifest_store_bytes(data)
+    assert store is not None
+    chunks = png_chunks(data)
+    assert manifest_store_bytes(png_build([*chunks[:-1], (b"caBX", store), chunks[-1]])) is None
+    assert manifest_store_bytes(png_build(chunks[:-1])) is None  # no IEND: c2pa-rs errors
+    # a chunk after IEND is not read
+    assert (
+        manifest_store_bytes(png_build([c for c in chunks if c[0] != b"caBX"] + [(b"caBX", store)]))
+        is None
+    )
+    assert manifest_store_bytes(strip_manifest(data)) is None
+    check_store(store)
+
+
+def test_webp_rules_follow_c2pa_rs(signed: dict[str, bytes]) -> None:
+    data = signed["webp"]
+    store = manifest_store_bytes(data)
+    assert store is not None
+    check_store(store)
+    pos = data.find(b"C2PA")
+    # a C2PA chunk that declares more bytes than the file has
+    long = data[: pos + 4] + struct.pack("<I", len(data)) + data[pos + 8 :]
+    assert manifest_store_bytes(long) is None
+    bare = strip_manifest(data)
+    assert manifest_store_bytes(bare) is None
+    with Image.open(io.BytesIO(bare)) as im:
+        im.load()
+
+
+def test_real_store_from_c2pa_rs() -> None:
+    store = (DATA / "no_alg_jpg.c2pa").read_bytes()
+    check_store(store)
+    chain = signing_chain(store)
+    assert len(chain) == 2
+    assert "C2PA Signer" in chain[0].subject.rfc4514_string()
+    assert chain[0].issuer == chain[1].subject

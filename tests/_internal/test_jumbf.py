@@ -1,0 +1,256 @@
+"""Structure checks on manifest stores, and the signing chain read as c2pa-rs reads it."""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cbor2
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # find tests.core_helpers
+from myself_i2i._internal.containers import manifest_store_bytes
+from myself_i2i._internal.jumbf import (
+    C2PA_STORE_UUID,
+    SIGNATURE_UUID,
+    check_cbor,
+    check_store,
+    parse_store,
+    signing_chain,
+)
+from myself_i2i.errors import ManifestError
+from tests.core_helpers import new_identity, picture, sign_t2i
+
+DATA = Path(__file__).parent / "data"
+MANIFEST_UUID = bytes.fromhex("63326D6100110010800000AA00389B71")
+CBOR_UUID = bytes.fromhex("63626F7200110010800000AA00389B71")
+REPO = Path(__file__).resolve().parents[2]
+
+
+def box(btype: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + btype + payload
+
+
+def superbox(label: str, uuid: bytes, *children: bytes) -> bytes:
+    return box(b"jumb", box(b"jumd", uuid + b"\x03" + label.encode() + b"\0") + b"".join(children))
+
+
+def store_with(*cose: bytes) -> bytes:
+    """A store with one manifest per COSE_Sign1 given, each holding only its signature."""
+    manifests = [
+        superbox(
+            f"urn:c2pa:{i}",
+            MANIFEST_UUID,
+            superbox("c2pa.signature", SIGNATURE_UUID, box(b"cbor", c)),
+        )
+        for i, c in enumerate(cose)
+    ]
+    return superbox("c2pa", C2PA_STORE_UUID, *manifests)
+
+
+def cose(protected: dict[object, object], unprotected: dict[object, object]) -> bytes:
+    return cbor2.dumps(cbor2.CBORTag(18, [cbor2.dumps(protected), unprotected, None, b"sig"]))
+
+
+def pem_chain(path: Path) -> list[bytes]:
+    return [
+        c.public_bytes(Encoding.DER) for c in x509.load_pem_x509_certificates(path.read_bytes())
+    ]
+
+
+@pytest.fixture(scope="module")
+def signed_jpeg(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("jumbf")
+    ident = new_identity("alice", directory=d / "ids")
+    return sign_t2i(picture(d / "a.jpg", size=64), ident).output
+
+
+def _cbor_boxes(store: bytes) -> list[tuple[int, int]]:
+    out = []
+
+    def walk(b: object) -> None:
+        for c in getattr(b, "children", None) or []:
+            if c.type == b"cbor":
+                out.append((c.payload, c.end))
+            walk(c)
+
+    walk(parse_store(store))
+    return out
+
+
+def _peak_rss_mb(path: Path) -> tuple[int, str]:
+    """Peak RSS (MB) of a fresh process that verifies ``path``, and the verdict or error."""
+    code = f"""
+import json, resource, sys
+from myself_i2i.verify import VerifyOptions, verify_bytes
+from myself_i2i.errors import MyselfI2IError
+try:
+    out = verify_bytes(open({str(path)!r}, "rb").read(), "x.jpg",
+                       VerifyOptions(use_default_repositories=False)).verdict.value
+except MyselfI2IError as e:
+    out = "error: " + str(e)
+print(json.dumps([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, out]))
+"""
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
+    )
+    mb, out = json.loads(r.stdout.strip().splitlines()[-1])
+    return int(mb), str(out)
+
+
+def test_attack_cbor_length_bomb(signed_jpeg: Path, tmp_path: Path) -> None:
+    # A 5-byte edit: a byte string header in an assertion's CBOR becomes "4 GB follow".
+    data = signed_jpeg.read_bytes()
+    store = manifest_store_bytes(data)
+    assert store is not None
+    check_store(store)
+    start, end = _cbor_boxes(store)[-1]  # the signature's COSE_Sign1
+    i = next(k for k in range(start, end) if store[k] in (0x58, 0x59))
+    bomb = store[:i] + b"\x5a\xff\xff\xff\xf0" + store[i + 5 :]
+    with pytest.raises(ManifestError, match="declares 4294967280 bytes") as e:
+        check_store(bomb)
+    assert "\n" not in str(e.value) and e.value.text.ja
+    at = data.find(store)
+    path = tmp_path / "bomb.jpg"
+    path.write_bytes(data[:at] + bomb + data[at + len(store) :])
+    assert manifest_store_bytes(path.read_bytes()) == bomb
+    mb, verdict = _peak_rss_mb(path)
+    assert mb < 300, (mb, verdict)
+    assert verdict != "verified"
+
+
+def test_attack_jumbf_box_longer_than_parent(signed_jpeg: Path) -> None:
+    store = manifest_store_bytes(signed_jpeg.read_bytes())
+    assert store is not None
+    start, _end = _cbor_boxes(store)[0]
+    head = start - 8
+    longer = store[:head] + struct.pack(">I", len(store)) + store[head + 4 :]
+    with pytest.raises(ManifestError, match="more than the"):
+        check_store(longer)
+    # the store's own box longer than the store (c2pa-rs reads on to the end; we refuse)
+    with pytest.raises(ManifestError, match="more than the"):
+        check_store(struct.pack(">I", len(store) + 1) + store[4:])
+    # XLBox: LBox 1 and a 64-bit length
+    xl = b"\x00\x00\x00\x01jumb" + struct.pack(">Q", 1 << 40) + store[8:]
+    with pytest.raises(ManifestError, match="more than the"):
+        check_store(xl)
+    # a length shorter than the header itself
+    with pytest.raises(ManifestError):
+        check_store(store[:head] + struct.pack(">I", 3) + store[head + 4 :])
+    with pytest.raises(ManifestError, match="cut off"):
+        check_store(store[:5])
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        0,
+        -1,
+        2**64 - 1,
+        b"",
+        b"x" * 300,
+        "text",
+        [1, [2, [3]], {"a": b"b"}],
+        {1: -7, 33: [b"a", b"b"]},
+        cbor2.CBORTag(18, [b"", {}, None, b""]),
+        1.5,
+        None,
+        True,
+    ],
+)
+def test_check_cbor_accepts_well_formed(item: object) -> None:
+    blob = cbor2.dumps(item)
+    check_cbor(blob, 0, len(blob))
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [
+        b"\x5a\xff\xff\xff\xf0abc",  # byte string longer than the box
+        b"\x7b\x00\x00\x00\x01\x00\x00\x00\x00",  # 8-byte text length
+        b"\x9a\x7f\xff\xff\xff\x01",  # array count larger than the bytes left
+        b"\xba\x00\x01\x00\x00\x01\x01",  # map
+        b"\x5f\x41a\x5a\xff\xff\xff\xffab\xff",  # inside an indefinite byte string
+        b"\x5f\x61a\xff",  # wrong chunk type inside an indefinite byte string
+        b"\x9f\x01\x02",  # indefinite array without break
+        b"\xff",  # break outside an indefinite item
+        b"\x1c",  # reserved additional information
+        b"\x82\x01",  # cut off
+        b"\x81" * 200 + b"\x00",  # too deep
+        b"",
+    ],
+)
+def test_check_cbor_refuses_malformed(blob: bytes) -> None:
+    with pytest.raises(ManifestError):
+        check_cbor(blob, 0, len(blob))
+
+
+def test_check_cbor_indefinite_forms() -> None:
+    blob = b"\x9f\x01\x5f\x41a\x42bc\xff\xbf\x61k\x01\xff\xff"
+    check_cbor(blob, 0, len(blob))
+    assert cbor2.loads(blob) == [1, b"abc", {"k": 1}]
+
+
+def test_signing_chain_rsa_pss_in_protected_header() -> None:
+    chain = signing_chain(store_with((DATA / "C_jpg.cose").read_bytes()))
+    assert len(chain) == 2 and chain[0].issuer == chain[1].subject
+    assert chain[0].signature_algorithm_oid == x509.oid.SignatureAlgorithmOID.RSASSA_PSS
+
+
+def test_signing_chain_in_unprotected_header_of_an_older_writer() -> None:
+    raw = (DATA / "prerelease_jpg.cose").read_bytes()
+    sign1 = cbor2.loads(raw)
+    sign1 = sign1.value if isinstance(sign1, cbor2.CBORTag) else sign1
+    assert 33 not in cbor2.loads(sign1[0]) and "x5chain" in sign1[1]
+    chain = signing_chain(store_with(raw))
+    assert "contentauthenticity.org" in chain[0].subject.rfc4514_string()
+
+
+def test_signing_chain_ed25519_and_active_manifest() -> None:
+    ed = pem_chain(DATA / "ed25519_chain.pem")
+    ours = pem_chain(DATA / "ed25519_chain.pem")[::-1]
+    store = store_with(cose({1: -7, 33: ours}, {}), cose({1: -8, 33: ed}, {}))
+    chain = signing_chain(store)  # the last manifest is the active one
+    assert [c.public_bytes(_der()) for c in chain] == ed
+    assert type(chain[0].public_key()).__name__ == "Ed25519PublicKey"
+    # one certificate as a bare byte string is a chain of one
+    assert len(signing_chain(store_with(cose({1: -8, 33: ed[0]}, {})))) == 1
+
+
+def _der() -> Encoding:
+    return Encoding.DER
+
+
+def test_signing_chain_refusals() -> None:
+    ed = pem_chain(DATA / "ed25519_chain.pem")
+    both = store_with(cose({1: -8, 33: ed}, {"x5chain": ed}))
+    with pytest.raises(ManifestError, match="two certificate chains"):
+        signing_chain(both)
+    # c2pa-rs reads the unprotected header by its text label only
+    with pytest.raises(ManifestError, match="no certificate chain"):
+        signing_chain(store_with(cose({1: -8}, {33: ed})))
+    with pytest.raises(ManifestError, match="cannot be parsed"):
+        signing_chain(store_with(cose({1: -8, 33: [b"not a certificate"]}, {})))
+    with pytest.raises(ManifestError, match="not a COSE_Sign1"):
+        signing_chain(store_with(cbor2.dumps([1, 2])))
+    with pytest.raises(ManifestError, match="no manifest"):
+        signing_chain(superbox("c2pa", C2PA_STORE_UUID))
+
+
+def test_check_store_is_fast_on_a_5mb_store() -> None:
+    # A big thumbnail (skipped by offset) and a CBOR assertion of 5 MB of small items.
+    thumb = superbox("c2pa.thumbnail.claim", CBOR_UUID, box(b"bidb", b"\xff" * 5_000_000))
+    items = cbor2.dumps([{"a": i} for i in range(100_000)])
+    assertion = superbox("c2pa.test", CBOR_UUID, box(b"cbor", items))
+    store = superbox(
+        "c2pa", C2PA_STORE_UUID, superbox("urn:c2pa:x", MANIFEST_UUID, thumb, assertion)
+    )
+    t = time.perf_counter()
+    check_store(store)
+    assert time.perf_counter() - t < 2.0
