@@ -90,8 +90,8 @@ def _jpeg_segments(data: bytes) -> list[_Segment] | None:
             return out
 
 
-def _jpeg_store(data: bytes) -> tuple[bytes, list[_Segment]] | None:
-    """The store c2pa-rs's ``JpegIO::read_cai`` assembles, and the segments it came from.
+def _jpeg_store(data: bytes) -> bytes | None:
+    """The store c2pa-rs's ``JpegIO::read_cai`` assembles.
 
     APP11 segments longer than 16 bytes are read as JPEG XT boxes (CI, En, Z, LBox, TBox).
     The first whose JUMBF description type starts with ``c2pa`` opens the store (its En is
@@ -104,7 +104,6 @@ def _jpeg_store(data: bytes) -> tuple[bytes, list[_Segment]] | None:
     if not segs:
         return None
     buf = bytearray()
-    used: list[_Segment] = []
     stores = 0
     cai_en = b""
     count = 0
@@ -119,19 +118,35 @@ def _jpeg_store(data: bytes) -> tuple[bytes, list[_Segment]] | None:
                 cai_en = b""  # out of sequence: c2pa-rs stops continuing this store
                 continue
             buf += raw[16:]
-            used.append(seg)
             count += 1
         elif len(raw) > 28 and raw[24:28] == b"c2pa":
             if stores == 1:
                 return None
             buf += raw[8:]
-            used.append(seg)
             count = 1
             cai_en = en
             stores += 1
-    if not buf:
-        return None
-    return bytes(buf), used
+    return bytes(buf) or None
+
+
+def _jpeg_cai_segments(data: bytes, segs: list[_Segment]) -> list[_Segment]:
+    """The APP11 segments c2pa-rs removes before it writes a store (``get_cai_segments``).
+
+    Looser than reading: every segment with the En of a ``c2pa`` box counts, whatever its
+    sequence number, and a second store's segments count too.
+    """
+    out: list[_Segment] = []
+    cai_en = b""
+    for seg in segs:
+        if seg.marker != _APP11 or seg.end - seg.body <= 16:
+            continue
+        raw = data[seg.body : seg.end]
+        if out and raw[2:4] == cai_en:
+            out.append(seg)
+        elif raw[24:28] == b"c2pa":
+            out.append(seg)
+            cai_en = raw[2:4]
+    return out
 
 
 # --- PNG -------------------------------------------------------------------------------------
@@ -228,8 +243,7 @@ def manifest_store_bytes(data: bytes) -> bytes | None:
         start, end = cabx[0]
         return data[start + 8 : end - 4]
     if data.startswith(b"\xff\xd8"):
-        found = _jpeg_store(data)
-        return found[0] if found is not None else None
+        return _jpeg_store(data)
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return _webp_store(data)
     return None
@@ -247,12 +261,12 @@ def strip_manifest(data: bytes) -> bytes:
         keep = [data[s:e] for t, s, e in chunks if t != b"caBX"]
         return _PNG_SIG + b"".join(keep) + data[chunks[-1][2] :]
     if data.startswith(b"\xff\xd8"):
-        found = _jpeg_store(data)
-        if found is None:
+        segs = _jpeg_segments(data)
+        if segs is None:
             return data
         out = bytearray()
         last = 0
-        for seg in found[1]:
+        for seg in _jpeg_cai_segments(data, segs):
             out += data[last : seg.start]
             last = seg.end
         out += data[last:]

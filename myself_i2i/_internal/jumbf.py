@@ -18,11 +18,13 @@ with the rules of c2pa-rs (``sdk/src/store.rs`` ``from_jumbf``,
 from __future__ import annotations
 
 import struct
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import cbor2
 from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
 
 from myself_i2i.errors import ManifestError
 
@@ -331,8 +333,11 @@ def signing_chain(store: bytes) -> list[x509.Certificate]:
     if not ders:
         raise _bad("the signature has no certificate chain", "署名に証明書チェーンがありません")
     try:
-        return [x509.load_der_x509_certificate(d) for d in ders]
-    except ValueError as e:
+        with warnings.catch_warnings():
+            # a forged chain may carry a non-positive serial; it fails validation in c2pa
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            return [x509.load_der_x509_certificate(d) for d in ders]
+    except (ValueError, x509.InvalidVersion) as e:
         raise _bad(
             "a certificate in the chain cannot be parsed", "チェーンの証明書を解析できません"
         ) from e

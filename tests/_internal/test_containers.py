@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import struct
 import sys
 from pathlib import Path
@@ -172,3 +173,65 @@ def test_real_store_from_c2pa_rs() -> None:
     assert len(chain) == 2
     assert "C2PA Signer" in chain[0].subject.rfc4514_string()
     assert chain[0].issuer == chain[1].subject
+
+
+def _c2pa_app11_segments(data: bytes) -> bytes:
+    """The raw APP11 segments of a signed JPEG, to graft into another file."""
+    return b"".join(
+        b"\xff\xeb" + struct.pack(">H", len(body) + 2) + body
+        for marker, body in _jpeg_segments(data)
+        if marker == 0xEB
+    )
+
+
+def test_camera_jpeg_with_mpf_reads_the_primary_image_only(signed: dict[str, bytes]) -> None:
+    # Camera / phone JPEGs carry an MPF index (APP2) and a second JPEG after the first EOI
+    # (Pillow calls them "MPO"); c2pa-rs reads the first image's segments only.
+    store = manifest_store_bytes(signed["jpg"])
+    assert store is not None
+    grafted = _c2pa_app11_segments(signed["jpg"])
+    other = _c2pa_app11_segments(signed["jpg"]).replace(b"\x02\x11", b"\x03\x12", 1)
+    first, second = Image.new("RGB", (32, 32), "red"), Image.new("RGB", (16, 16), "blue")
+    buf = io.BytesIO()
+    first.save(buf, "MPO", save_all=True, append_images=[second])
+    mpo = buf.getvalue()
+    assert b"MPF\0" in mpo
+    eoi = mpo.index(b"\xff\xd8", 2)  # start of the second image
+    camera = mpo[:2] + grafted + mpo[2:eoi] + mpo[eoi : eoi + 2] + other + mpo[eoi + 2 :]
+    with Image.open(io.BytesIO(camera)) as im:
+        assert im.format == "MPO" and getattr(im, "n_frames", 1) == 2
+    assert manifest_store_bytes(camera) == store
+    assert manifest_store_bytes(strip_manifest(camera)) is None
+
+
+def test_strip_removes_every_store_c2pa_rs_would(signed: dict[str, bytes]) -> None:
+    store = manifest_store_bytes(signed["jpg"])
+    assert store is not None
+    twice = signed["jpg"][:2] + _app11(9, 1, store) + signed["jpg"][2:]
+    bare = strip_manifest(twice)
+    assert b"c2pa" not in bare[: bare.index(b"\xff\xda")]
+
+
+@pytest.mark.parametrize("suffix", ["jpg", "png", "webp"])
+def test_mutated_containers_never_escape(signed: dict[str, bytes], suffix: str) -> None:
+    # A small seeded mutation loop: whatever the bytes, reading and stripping return.
+    rng = random.Random(suffix)
+    seed = signed[suffix]
+    for _ in range(300):
+        s = bytearray(seed)
+        for _ in range(rng.randint(1, 4)):
+            k = rng.randrange(len(s))
+            op = rng.random()
+            if op < 0.5:
+                s[k] = rng.randrange(256)
+            elif op < 0.7:
+                s[k : k + 4] = struct.pack(
+                    ">I", rng.choice([0, 1, 8, 0xFFFFFFFF, rng.randrange(1 << 32)])
+                )
+            elif op < 0.85:
+                del s[k : k + rng.randint(1, 50)]
+            else:
+                s[k:k] = rng.randbytes(rng.randint(1, 20))
+        data = bytes(s)
+        manifest_store_bytes(data)
+        strip_manifest(data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import struct
 import subprocess
 import sys
@@ -254,3 +255,33 @@ def test_check_store_is_fast_on_a_5mb_store() -> None:
     t = time.perf_counter()
     check_store(store)
     assert time.perf_counter() - t < 2.0
+
+
+def test_mutated_stores_are_refused_or_read(signed_jpeg: Path) -> None:
+    # A seeded mutation loop over a real store and three of c2pa-rs's: check_store and
+    # signing_chain either succeed or raise ManifestError, nothing else.
+    seeds = [
+        manifest_store_bytes(signed_jpeg.read_bytes()) or b"",
+        (DATA / "no_alg_jpg.c2pa").read_bytes(),
+        store_with((DATA / "C_jpg.cose").read_bytes()),
+        store_with((DATA / "prerelease_jpg.cose").read_bytes()),
+    ]
+    rng = random.Random(9)
+    for _ in range(1000):
+        s = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 4)):
+            k = rng.randrange(len(s))
+            op = rng.random()
+            if op < 0.5:
+                s[k] = rng.randrange(256)
+            elif op < 0.7:
+                s[k : k + 4] = struct.pack(">I", rng.choice([0, 1, 7, 8, 0xFFFFFFFF]))
+            elif op < 0.85:
+                del s[k : k + rng.randint(1, 50)]
+            else:
+                s[k:k] = rng.randbytes(rng.randint(1, 20))
+        try:
+            check_store(bytes(s))
+            signing_chain(bytes(s))
+        except ManifestError:
+            pass
