@@ -10,10 +10,13 @@ returns None wherever that handler returns an error or finds nothing:
 - JPEG: ``sdk/src/asset_handlers/jpeg_io.rs`` (``JpegIO::read_cai``) over the segments
   that img-parts 0.4 (``Jpeg::from_bytes``) parses;
 - PNG: ``png_io.rs`` (``get_png_chunk_positions`` / ``get_cai_data``);
-- WebP: ``riff_io.rs`` (``RiffIO::read_cai``) over riff 2.0 chunks.
+- WebP: ``riff_io.rs`` (``RiffIO::read_cai``) over riff 2.0 chunks;
+- GIF: ``gif_io.rs`` (``GifIO::read_cai``).
 
 (contentauth/c2pa-rs@24d17555b, paolobarbolini/img-parts@0a68c69, frabert/riff@3d6bbf5.)
-Other formats c2pa-rs reads (BMFF, TIFF, GIF, SVG, ...) give None here: we do not guess.
+Other formats c2pa-rs reads (BMFF: HEIC / AVIF / MP4, TIFF / DNG, SVG, ...) give None
+here: their handlers parse the whole file (a BMFF box tree, TIFF IFD trees, XML) and we
+would not fail where they fail, so we do not guess.
 """
 
 from __future__ import annotations
@@ -223,11 +226,79 @@ def webp_is_lossless(data: bytes) -> bool:
     return any(cid == b"VP8L" for cid, _s, _e in _riff_chunks(data) or [])
 
 
+# --- GIF -------------------------------------------------------------------------------------
+
+
+def _gif_sub_blocks(data: bytes, pos: int, keep: bool) -> tuple[int, bytes] | None:
+    """Data sub-blocks from ``pos`` to their terminator: (end, payload); None where cut off.
+
+    Like c2pa-rs, skipped blocks may end past the file (a seek); kept ones may not.
+    """
+    out = bytearray()
+    n = len(data)
+    while True:
+        if pos >= n:
+            return None
+        size = data[pos]
+        pos += 1
+        if size == 0:
+            return pos, bytes(out)
+        if keep:
+            if pos + size > n:
+                return None
+            out += data[pos : pos + size]
+        pos += size
+
+
+def _color_table(packed: int) -> int:
+    return 3 * 2 ** ((packed & 7) + 1) if packed & 0x80 else 0
+
+
+def _gif_store(data: bytes) -> bytes | None:
+    """The store c2pa-rs's ``GifIO::read_cai`` reads (``find_c2pa_block``).
+
+    Blocks are walked from the header to the first image descriptor (whose colour table and
+    image data are parsed too); the first application extension ``C2PA_GIF`` with code
+    01 00 00 before it holds the store in its sub-blocks. Any block that cannot be read on
+    the way, an unknown block or extension label, is an error (None).
+    """
+    n = len(data)
+    if n < 11 or data[:3] != b"GIF" or data[3:6] not in (b"87a", b"89a"):
+        return None
+    pos = 13 + _color_table(data[10])  # header, logical screen descriptor, global colours
+    while True:
+        if pos + 1 >= n:
+            return None  # c2pa-rs reads an introducer and a label, or fails
+        introducer, label = data[pos], data[pos + 1]
+        pos += 2
+        if introducer == 0x2C:
+            return None  # the first image: c2pa-rs looks no further (or fails on its data)
+        if introducer != 0x21:
+            return None  # the trailer (0x3B) or an unknown block: no store
+        if label == 0xFF:
+            if pos + 12 > n or data[pos] != 0x0B:
+                return None
+            c2pa = data[pos + 1 : pos + 12] == b"C2PA_GIF\x01\x00\x00"
+            blocks = _gif_sub_blocks(data, pos + 12, keep=c2pa)
+            if blocks is not None and c2pa:
+                return blocks[1]
+        elif label == 0xF9:
+            pos += 6
+            continue
+        elif label in (0xFE, 0x01):
+            blocks = _gif_sub_blocks(data, pos + (11 if label == 0x01 else 0), keep=False)
+        else:
+            return None
+        if blocks is None:
+            return None
+        pos = blocks[0]
+
+
 # --- public ----------------------------------------------------------------------------------
 
 
 def manifest_store_bytes(data: bytes) -> bytes | None:
-    """The embedded JUMBF manifest store of a JPEG, PNG or WebP file, as c2pa-rs reads it.
+    """The embedded JUMBF manifest store of a JPEG, PNG, WebP or GIF file, as c2pa-rs reads it.
 
     Returns:
         The store's bytes; None when the file holds none, when c2pa-rs could not read the
@@ -246,6 +317,8 @@ def manifest_store_bytes(data: bytes) -> bytes | None:
         return _jpeg_store(data)
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return _webp_store(data)
+    if data[:3] == b"GIF":
+        return _gif_store(data)
     return None
 
 

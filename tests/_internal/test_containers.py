@@ -235,3 +235,92 @@ def test_mutated_containers_never_escape(signed: dict[str, bytes], suffix: str) 
         data = bytes(s)
         manifest_store_bytes(data)
         strip_manifest(data)
+
+
+def _c2pa_signed(image: bytes, mime: str, ident: Identity, thumbnail: bytes) -> tuple[bytes, bytes]:
+    """``image`` signed by c2pa itself: (the signed file, the store c2pa says it embedded)."""
+    manifest = {
+        "claim_generator_info": [{"name": "test", "version": "1"}],
+        "title": "x",
+        "format": mime,
+        "thumbnail": {"format": "image/jpeg", "identifier": "t.jpg"},
+        "assertions": [
+            {
+                "label": "c2pa.actions.v2",
+                "data": {
+                    "actions": [
+                        {
+                            "action": "c2pa.created",
+                            "digitalSourceType": c2pa_backend.TRAINED_ALGORITHMIC_MEDIA,
+                        }
+                    ]
+                },
+            }
+        ],
+    }
+    dest = io.BytesIO()
+    store = c2pa_backend.sign(
+        source=io.BytesIO(image),
+        dest=dest,
+        mime=mime,
+        manifest=manifest,
+        resources={"t.jpg": thumbnail},
+        ingredients=[],
+        chain_pem=ident.chain_pem,
+        private_key_pem=ident.private_key_pem(),
+    )
+    return dest.getvalue(), store
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mime", "thumb_edge"),
+    [
+        ("PNG", "image/png", 64),
+        ("JPEG", "image/jpeg", 64),
+        ("JPEG", "image/jpeg", 400),  # a store over 64 KB: several APP11 segments
+        ("WEBP", "image/webp", 64),
+        ("GIF", "image/gif", 64),
+    ],
+)
+def test_store_is_the_one_c2pa_embedded(fmt: str, mime: str, thumb_edge: int) -> None:
+    ident = new_identity("alice")
+    buf = io.BytesIO()
+    Image.effect_noise((48, 48), 60).convert("RGB").save(buf, fmt)
+    noisy = io.BytesIO()
+    Image.effect_noise((thumb_edge, thumb_edge), 120).convert("RGB").save(
+        noisy, "JPEG", quality=100
+    )
+    data, store = _c2pa_signed(buf.getvalue(), mime, ident, noisy.getvalue())
+    assert manifest_store_bytes(data) == store
+    read = c2pa_backend.read_manifest(data, mime)
+    assert read is not None and not read.failure, read and read.failure
+    check_store(store)
+    assert signing_chain(store) == [ident.leaf_cert, ident.ca_cert]
+    if thumb_edge > 300:
+        assert len(store) > 64_000
+    bare = strip_manifest(data) if fmt != "GIF" else None
+    if bare is not None:
+        assert manifest_store_bytes(bare) is None
+
+
+def test_gif_rules_follow_c2pa_rs() -> None:
+    buf = io.BytesIO()
+    Image.new("P", (8, 8)).save(buf, "GIF")
+    gif = buf.getvalue()
+    payload = b"s" * 300
+    blocks = bytes([255]) + payload[:255] + bytes([45]) + payload[255:] + b"\0"
+    app = b"\x21\xff\x0bC2PA_GIF\x01\x00\x00" + blocks
+    image_at = 13 + (3 * 2 ** ((gif[10] & 7) + 1) if gif[10] & 0x80 else 0)
+    assert gif[image_at] == 0x2C  # Pillow writes the first image right after the palette
+    before = gif[:image_at] + app + gif[image_at:]
+    assert manifest_store_bytes(before) == payload
+    # a comment and an unknown application extension on the way are skipped
+    comment = b"\x21\xfe\x03abc\x00" + b"\x21\xff\x0bOTHERAPP1.0\x02xy\x00"
+    assert manifest_store_bytes(gif[:image_at] + comment + app + gif[image_at:]) == payload
+    # after the first image: c2pa-rs does not look there
+    trailer = gif.rindex(b"\x3b")
+    assert manifest_store_bytes(gif[:trailer] + app + gif[trailer:]) is None
+    # an unknown extension label before it is an error in c2pa-rs
+    assert manifest_store_bytes(gif[:image_at] + b"\x21\x42\x00" + app + gif[image_at:]) is None
+    # cut inside the sub-blocks
+    assert manifest_store_bytes(gif[:image_at] + app[:100]) is None
