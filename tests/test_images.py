@@ -87,7 +87,7 @@ def _png_chunks_of(img: Image.Image) -> list[tuple[bytes, bytes]]:
 
 
 def _refused_by_cli(tmp_path: Path, data: bytes, match: str) -> None:
-    """``inspect`` on the file ends with our one bilingual line, exit 2, no traceback."""
+    """``verify`` on the file ends with our one-line error, exit 2, no traceback."""
     from typer.testing import CliRunner
 
     from myself_i2i.cli import app
