@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import resource
 import struct
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from myself_i2i._internal.containers import manifest_store_bytes
 from myself_i2i._internal.jumbf import (
     C2PA_STORE_UUID,
     SIGNATURE_UUID,
+    Box,
     check_cbor,
     check_store,
     parse_store,
@@ -85,45 +87,97 @@ def _cbor_boxes(store: bytes) -> list[tuple[int, int]]:
     return out
 
 
-def _peak_rss_mb(path: Path) -> tuple[int, str]:
-    """Peak RSS (MB) of a fresh process that verifies ``path``, and the verdict or error."""
-    code = f"""
+#: Address-space cap of the measuring subprocess, so that an allocation of the declared
+#: 4 GB cannot take the memory of a shared machine. (Under this cap c2pa-rs fails that
+#: allocation and reports the assertion as invalid; without it, measured with
+#: c2pa-python 0.38.1 / c2pa-rs 0.91.3, reading the file peaks at 4.1 GB of RSS.)
+_ADDRESS_SPACE = 1536 * 2**20
+
+_MEASURE = """
 import json, resource, sys
-from myself_i2i.verify import VerifyOptions, verify_bytes
+from myself_i2i._internal.containers import manifest_store_bytes
+from myself_i2i._internal.jumbf import check_store
 from myself_i2i.errors import MyselfI2IError
+from myself_i2i.verify import VerifyOptions, verify_bytes
+data = open(sys.argv[1], "rb").read()
 try:
-    out = verify_bytes(open({str(path)!r}, "rb").read(), "x.jpg",
-                       VerifyOptions(use_default_repositories=False)).verdict.value
+    if sys.argv[2] == "checked":  # what verify must do: check the store before c2pa reads it
+        check_store(manifest_store_bytes(data) or b"")
+    report = verify_bytes(data, "x.jpg", VerifyOptions(use_default_repositories=False))
+    out = " | ".join([report.verdict.value] + [f.text.en for f in report.findings])
 except MyselfI2IError as e:
     out = "error: " + str(e)
 print(json.dumps([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, out]))
 """
+
+
+def _peak_rss_mb(path: Path, mode: str) -> tuple[int, str]:
+    """Peak RSS (MB) of a fresh process that verifies ``path``, and the verdict or error."""
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (_ADDRESS_SPACE, _ADDRESS_SPACE))
+
     r = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
+        [sys.executable, "-c", _MEASURE, str(path), mode],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        preexec_fn=cap,
     )
+    assert r.returncode == 0, f"the verifying process died ({r.returncode}): {r.stderr[-300:]}"
     mb, out = json.loads(r.stdout.strip().splitlines()[-1])
     return int(mb), str(out)
 
 
-def test_attack_cbor_length_bomb(signed_jpeg: Path, tmp_path: Path) -> None:
-    # A 5-byte edit: a byte string header in an assertion's CBOR becomes "4 GB follow".
+def _cbor_length_bomb(signed_jpeg: Path, tmp_path: Path) -> Path:
+    """The signed JPEG after a 5-byte edit: the pledge assertion's first key header now
+    declares a byte string of 4,294,967,280 bytes. (c2pa-rs 0.91 allocates those 4 GB for
+    a custom assertion; it caps its standard ones at 100 MB.)"""
     data = signed_jpeg.read_bytes()
     store = manifest_store_bytes(data)
     assert store is not None
-    check_store(store)
-    start, end = _cbor_boxes(store)[-1]  # the signature's COSE_Sign1
-    i = next(k for k in range(start, end) if store[k] in (0x58, 0x59))
-    bomb = store[:i] + b"\x5a\xff\xff\xff\xf0" + store[i + 5 :]
-    with pytest.raises(ManifestError, match="declares 4294967280 bytes") as e:
-        check_store(bomb)
-    assert "\n" not in str(e.value) and e.value.text.ja
+
+    def find(b: Box) -> Box | None:
+        for c in b.children or []:
+            if c.label == "org.myself-i2i.pledge":
+                return c
+            hit = find(c)
+            if hit is not None:
+                return hit
+        return None
+
+    pledge = find(parse_store(store))
+    assert pledge is not None and pledge.children and pledge.children[0].type == b"cbor"
+    key = pledge.children[0].payload + 1  # after the map's one-byte header
+    assert 0xA1 <= store[pledge.children[0].payload] <= 0xB7 and 0x61 <= store[key] <= 0x77
+    bomb = store[:key] + b"\x5a\xff\xff\xff\xf0" + store[key + 5 :]
     at = data.find(store)
     path = tmp_path / "bomb.jpg"
     path.write_bytes(data[:at] + bomb + data[at + len(store) :])
     assert manifest_store_bytes(path.read_bytes()) == bomb
-    mb, verdict = _peak_rss_mb(path)
-    assert mb < 300, (mb, verdict)
-    assert verdict != "verified"
+    return path
+
+
+def test_attack_cbor_length_bomb(signed_jpeg: Path, tmp_path: Path) -> None:
+    path = _cbor_length_bomb(signed_jpeg, tmp_path)
+    store = manifest_store_bytes(path.read_bytes())
+    assert store is not None
+    with pytest.raises(ManifestError, match="declares 4294967280 bytes") as e:
+        check_store(store)
+    assert "\n" not in str(e.value) and e.value.text.ja
+    mb, out = _peak_rss_mb(path, "checked")
+    assert mb < 300 and "declares 4294967280 bytes" in out, (mb, out)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="verify does not call jumbf.check_store yet (issue 9 §3, the lead's rewrite), "
+    "so c2pa-rs allocates the declared 4 GB. Remove this mark once it does.",
+)
+def test_attack_cbor_length_bomb_through_verify(signed_jpeg: Path, tmp_path: Path) -> None:
+    # verify itself refuses the store before c2pa reads it (the refusal shows in its output)
+    mb, out = _peak_rss_mb(_cbor_length_bomb(signed_jpeg, tmp_path), "plain")
+    assert mb < 300 and "declares 4294967280 bytes" in out, (mb, out)
 
 
 def test_attack_jumbf_box_longer_than_parent(signed_jpeg: Path) -> None:
