@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import imagehash
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from myself_i2i.errors import ImageError, InputError
 
@@ -37,6 +39,34 @@ SUFFIX_FORMATS: dict[str, str] = {
 MAX_PIXELS = 400_000_000
 #: Long edge of the claim and source thumbnails.
 THUMBNAIL_EDGE = 512
+#: Largest decompressed PNG text chunk (zTXt / iTXt) we let Pillow inflate. Generation
+#: metadata (a ComfyUI workflow, A1111 parameters) is tens to hundreds of KB; a chunk
+#: larger than this is refused instead of being inflated into memory.
+MAX_TEXT_CHUNK = 4 * 1024 * 1024
+#: Largest total of decompressed PNG text per image.
+MAX_TEXT_MEMORY = 16 * 1024 * 1024
+# Pillow reads these module globals when it parses text chunks; we set them on purpose
+# (its defaults are 1 MB and 64 MB) so every PNG opened in this process is bounded alike.
+PngImagePlugin.MAX_TEXT_CHUNK = MAX_TEXT_CHUNK
+PngImagePlugin.MAX_TEXT_MEMORY = MAX_TEXT_MEMORY
+
+#: What Pillow's decoders raise on a crafted or damaged file: its own ValueError /
+#: SyntaxError / OSError, and what leaks from the parsing code under them (struct, zlib,
+#: index and type errors, a MemoryError when a declared size is honoured).
+_DECODER_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    struct.error,
+    zlib.error,
+    MemoryError,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+    OverflowError,
+)
 
 
 @dataclass(frozen=True)
@@ -93,6 +123,22 @@ def _corrupt_error(path: Path | str, detail: str) -> ImageError:
     )
 
 
+def _decoder_error(path: Path | str, e: BaseException) -> ImageError:
+    detail = (str(e).splitlines() or [type(e).__name__])[0][:200]
+    if "MAX_TEXT" in detail:
+        return ImageError(
+            f"{path}: holds more embedded text than a picture's metadata can be "
+            f"(over {MAX_TEXT_CHUNK // 2**20} MB in one chunk or {MAX_TEXT_MEMORY // 2**20} MB "
+            "in all); refusing to read it.",
+            f"{path}: 埋め込まれたテキストが画像のメタデータとしては大きすぎます"
+            f"（1 チャンク {MAX_TEXT_CHUNK // 2**20} MB・合計 {MAX_TEXT_MEMORY // 2**20} MB 超）。"
+            "読み込みを中止しました。",
+        )
+    if isinstance(e, MemoryError):
+        detail = "it declares more data than can be held in memory"
+    return _corrupt_error(path, detail or type(e).__name__)
+
+
 def _unsupported_error(path: Path | str, fmt: str | None) -> ImageError:
     if fmt is None:
         return ImageError(
@@ -142,8 +188,8 @@ def open_image(
                 f"{label}: declares too many pixels to be a real picture; refusing to decode it.",
                 f"{label}: ピクセル数が多すぎるため、展開を中止しました。",
             ) from e
-        except OSError as e:
-            raise _corrupt_error(label, str(e)) from e
+        except _DECODER_ERRORS as e:
+            raise _decoder_error(label, e) from e
     if img.format not in SUPPORTED_FORMATS:
         fmt = img.format
         img.close()
@@ -152,14 +198,19 @@ def open_image(
     if w * h > MAX_PIXELS or w <= 0 or h <= 0:
         img.close()
         raise _bomb_error(label, w, h)
-    if draft is not None and img.format in ("JPEG", "MPO"):
-        img.draft("RGB", draft)
-    if load:
-        try:
-            img.load()
-        except (OSError, SyntaxError, ValueError) as e:
-            img.close()
-            raise _corrupt_error(label, str(e)) from e
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            if draft is not None and img.format in ("JPEG", "MPO"):
+                img.draft("RGB", draft)
+            if load:
+                img.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        img.close()
+        raise _bomb_error(label, w, h) from e
+    except _DECODER_ERRORS as e:
+        img.close()
+        raise _decoder_error(label, e) from e
     return img
 
 

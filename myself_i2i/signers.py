@@ -14,7 +14,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from myself_i2i._internal import c2pa_backend
-from myself_i2i._internal.containers import signing_chain
+from myself_i2i._internal.jumbf import signing_chain
 from myself_i2i.errors import ManifestError
 from myself_i2i.identity import personal_token
 
@@ -28,8 +28,12 @@ class ConfirmedSigner:
 
 
 def _ca_candidates(store: bytes) -> list[x509.Certificate]:
+    try:
+        chain = signing_chain(store)
+    except ManifestError:
+        return []  # the chain cannot be read: the signer stays unconfirmed
     out = []
-    for cert in signing_chain(store)[1:]:
+    for cert in chain[1:]:
         try:
             bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
         except x509.ExtensionNotFound:

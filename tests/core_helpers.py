@@ -160,6 +160,7 @@ def dishonest_t2i_with_ingredient(image: Path, src: Path, ident: Identity, out: 
     assertions = [ai_created("source1"), {"label": PLEDGE_LABEL, "data": pledge.to_assertion()}]
     return sign_raw(image, out, ident, assertions, [(src, "source1")])
 
+
 def free_port() -> int:
     """A free TCP port on 127.0.0.1."""
     import socket

@@ -19,6 +19,8 @@ from typing import Any, BinaryIO
 
 import c2pa
 
+from myself_i2i._internal.containers import manifest_store_bytes
+from myself_i2i._internal.jumbf import check_store
 from myself_i2i.errors import ManifestError
 
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
@@ -503,6 +505,16 @@ def read_manifest(
         RemoteManifest: the asset only names a remote manifest, which was not fetched.
         ManifestError: a manifest is present but cannot be parsed at all.
     """
+    # Every length in a store is an attacker's number: c2pa-rs allocates what a custom
+    # assertion's CBOR declares (4 GB from a 5-byte edit), so the structure is checked
+    # first, with offsets only. Formats whose store we cannot read the way c2pa-rs does
+    # (HEIC, MP4, TIFF, SVG, ...) rely on the web workers' memory limit instead.
+    store = manifest_store if manifest_store is not None else manifest_store_bytes(asset)
+    if store is not None:
+        try:
+            check_store(store)
+        except ManifestError as e:
+            raise ManifestError(f"{name}: {e.text.en}", f"{name}: {e.text.ja}") from e
     try:
         reader = _reader(asset, mime, manifest_store, anchors_pem, fetch_remote=fetch_remote)
     except c2pa.C2paError.ManifestNotFound:

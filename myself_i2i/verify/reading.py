@@ -127,12 +127,6 @@ def read_or_recover(data: bytes, name: str, opts: VerifyOptions) -> Context:
     # 1b. The embedded manifest, as c2pa reads it (never fetched from a URL by default).
     ctx.store = manifest_store_bytes(data)
     try:
-        if ctx.store is not None:
-            from myself_i2i._internal import containers
-
-            check = getattr(containers, "check_store", None)
-            if check is not None:
-                check(ctx.store)
         ctx.read = c2pa_backend.read_manifest(data, mime, name=name, fetch_remote=opts.fetch_remote)
     except c2pa_backend.RemoteManifest as e:
         ctx.findings.append(finding("manifest.remote_not_fetched", {"url": e.url}, url=e.url))
