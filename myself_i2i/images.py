@@ -140,7 +140,7 @@ def open_image(
                 f"{label}: declares too many pixels to be a real picture; refusing to decode it.",
                 f"{label}: ピクセル数が多すぎるため、展開を中止しました。",
             ) from e
-        except OSError as e:
+        except (OSError, SyntaxError, ValueError) as e:  # e.g. "Truncated IHDR chunk"
             raise _corrupt_error(label, str(e)) from e
     if img.format not in SUPPORTED_FORMATS:
         fmt = img.format
