@@ -10,8 +10,12 @@ Steps of :func:`sign_image` (numbered in the code):
 5. build the manifest: ``c2pa.created`` (trainedAlgorithmicMedia) referencing the sources
    as ``inputTo`` ingredients, the pledge assertion, soft-binding assertions, our own
    thumbnail;
-6. sign into a temporary file beside the target, fsync, rename (atomic; nothing partial);
-7. keep the manifest store in the local manifest repository.
+6. remove what a killed ``sign`` left in the target's folder, then sign into a new
+   temporary file there (``.mi2i-sign.<pid>.<random>.tmp``, locked while written) and fsync;
+7. keep the manifest store in the local manifest repository, BEFORE the signed file
+   appears, so a crash between the two never leaves a signed output the repository lacks
+   (at worst the repository keeps a manifest whose file never appeared, which is harmless);
+8. rename the temporary file onto the target (atomic; nothing partial).
 """
 
 from __future__ import annotations
@@ -20,7 +24,12 @@ import base64
 import contextlib
 import io
 import os
+import re
+import stat
+import sys
 import tempfile
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -339,9 +348,135 @@ def _save_like(
         img.save(out, "WEBP", quality=95, lossless=lossless, method=4, **params)
 
 
+#: Temporary files of a ``sign`` in progress: ``.mi2i-sign.<pid>.<random>.tmp``.
+TEMP_PREFIX = ".mi2i-sign."
+TEMP_SUFFIX = ".tmp"
+_TEMP_RE = re.compile(r"\.mi2i-sign\.(\d+)\.[A-Za-z0-9_]+\.tmp")
+#: A temporary file whose writer may still be alive is left alone until it is this old (s).
+STALE_AFTER = 60.0
+#: Names of this process's temporary files still being written (other threads may sign
+#: into the same folder at the same time, e.g. a generation UI's queue).
+_active: set[str] = set()
+_active_lock = threading.Lock()
+
+if sys.platform != "win32":
+    import fcntl
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (True when it cannot be told)."""
+    if os.name == "nt" or pid <= 0:
+        return True  # os.kill(pid, 0) would terminate the process on Windows
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: it exists, another user's
+        return True
+    return True
+
+
+def _locked_by_someone(path: Path) -> bool:
+    """Whether a writer still holds the lock of ``path`` (False without flock)."""
+    if sys.platform == "win32":  # no flock: the writer's pid and the file's age decide
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return True  # cannot look: leave it alone
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # releases our test lock
+    return False
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Remove temporary files that a killed or crashed ``sign`` left in ``folder``.
+
+    Only our own files are touched: a regular file (never a link), named
+    ``.mi2i-sign.<pid>.<random>.tmp``, owned by the current user, not locked by a writer,
+    and either written by a process that is gone or older than :data:`STALE_AFTER`
+    seconds. Never raises; returns what was removed.
+    """
+    removed: list[Path] = []
+    now = time.time()
+    me = os.getpid()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TEMP_RE.fullmatch(entry.name)
+        if m is None:
+            continue
+        with _active_lock:
+            if entry.name in _active:
+                continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        if hasattr(os, "getuid") and st.st_uid != os.getuid():
+            continue
+        pid = int(m.group(1))
+        # our own pid but not one of our active files: a leftover of a failed unlink, or of
+        # an earlier process that had the same pid
+        gone = pid == me or not _pid_alive(pid)
+        if not (gone or now - st.st_mtime > STALE_AFTER):
+            continue
+        path = Path(entry.path)
+        if _locked_by_someone(path):
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
 def _atomic_target(target: Path) -> tuple[int, Path]:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    """A new temporary file beside ``target``, locked (where flock exists) and registered."""
+    with _active_lock:
+        fd, tmp = tempfile.mkstemp(
+            prefix=f"{TEMP_PREFIX}{os.getpid()}.", suffix=TEMP_SUFFIX, dir=target.parent
+        )
+        _active.add(Path(tmp).name)
+    if sys.platform != "win32":
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     return fd, Path(tmp)
+
+
+def _keep_in_repository(
+    store: bytes, locator: bytes | None, fingerprint: str, title: str
+) -> list[Text]:
+    """Step 7: the manifest into the local repository; a failure is a note, not an error."""
+    try:
+        from myself_i2i.repository import LocalRepository
+
+        with LocalRepository.open_default() as repo:
+            repo.add(store, locator=locator, fingerprint=fingerprint, title=title)
+    except ImportError:
+        pass
+    except MyselfI2IError as e:
+        return [e.text]
+    return []
+
+
+def _commit(tmp: Path, target: Path) -> None:
+    """Step 8: the signed file appears under its name, whole (rename, then sync the folder)."""
+    os.replace(tmp, target)
+    if os.name != "nt":
+        with contextlib.suppress(OSError):
+            dfd = os.open(target.parent, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
 
 
 def sign_image(
@@ -535,7 +670,8 @@ def sign_image(
             c2pa_backend.IngredientInput(definition=definition, mime=r.mime, data=r.data)
         )
 
-    # 6. Sign into a temporary file beside the target, then rename.
+    # 6. Sign into a temporary file beside the target (after removing a killed sign's).
+    remove_stale_temps(target.parent)
     fd, tmp = _atomic_target(target)
     try:
         with os.fdopen(fd, "w+b") as dest:
@@ -552,30 +688,26 @@ def sign_image(
             )
             dest.flush()
             os.fsync(dest.fileno())
+        # 7. Keep the manifest in the local repository (for recovery after re-encoding)
+        #    before the signed file exists: see the module docstring.
+        if opts.keep_in_repository:
+            notes.extend(_keep_in_repository(store, locator, fingerprint, target.name))
         if opts.in_place:
             with contextlib.suppress(OSError):
                 os.chmod(tmp, image.stat().st_mode & 0o777)
         else:
             os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
+        # 8. Rename onto the target.
+        _commit(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     finally:
+        with _active_lock:
+            _active.discard(tmp.name)
         img.close()
 
-    # 7. Keep the manifest in the local repository (for recovery after re-encoding).
-    if opts.keep_in_repository:
-        try:
-            from myself_i2i.repository import LocalRepository
-
-            with LocalRepository.open_default() as repo:
-                repo.add(store, locator=locator, fingerprint=fingerprint, title=target.name)
-        except ImportError:
-            pass
-        except MyselfI2IError as e:
-            notes.append(e.text)
     return SignResult(
         input=image,
         output=target,
