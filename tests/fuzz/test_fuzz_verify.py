@@ -62,3 +62,49 @@ def test_short_ihdr_length_is_an_image_error() -> None:
     data = PNG_SIG + _chunk(b"IHDR", ihdr) + _chunk(b"IEND", b"")
     with pytest.raises(ImageError):
         verify_bytes(data, "short-ihdr.png", VerifyOptions(use_default_repositories=False))
+
+
+_PEAK_RSS = """
+import resource, sys
+from pathlib import Path
+resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, 2 * 1024**3))
+from myself_i2i.errors import MyselfI2IError
+from myself_i2i.keyring import Keyring
+from myself_i2i.verify import VerifyOptions, verify_bytes
+opts = VerifyOptions(
+    key_token=sys.argv[3], keyring=Keyring(Path(sys.argv[1]) / "none"), use_default_repositories=False
+)
+try:
+    verdict = verify_bytes(Path(sys.argv[1]).read_bytes(), sys.argv[2], opts).verdict.value
+except MyselfI2IError as e:
+    verdict = type(e).__name__
+print(verdict, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 9 §3: c2pa-rs allocates a CBOR length declared in an assertion before "
+    "checking it against the box; verify must reject it first (c2pa_backend / containers)",
+)
+@pytest.mark.parametrize("index", [1, 2], ids=["jpeg", "webp"])
+def test_cbor_length_edit_in_an_assertion_stays_under_300_mb(tmp_path: Path, index: int) -> None:
+    """Found by the fuzzer (as the issue's "5-byte edit"): the text-string header of the
+    pledge assertion's ``kind`` key rewritten to declare 400 MB made verify allocate it."""
+    import subprocess
+
+    seed = make_seeds(tmp_path)[index]
+    at = seed.data.find(b"\x64kind", seed.data.find(b"org.myself-i2i.pledge"))
+    assert at > 0
+    edited = seed.data[:at] + b"\x7a" + struct.pack(">I", 400_000_000) + seed.data[at + 5 :]
+    path = tmp_path / f"cbor-length-{seed.name}"
+    path.write_bytes(edited)
+    proc = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS, str(path), seed.name, seed.token],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    verdict, peak_mib = proc.stdout.split()
+    assert verdict == "tampered", proc.stderr
+    assert int(peak_mib) < 300
