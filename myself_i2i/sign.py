@@ -15,6 +15,8 @@ Steps of :func:`sign_image` (numbered in the code):
 7. keep the manifest store in the local manifest repository, BEFORE the signed file
    appears, so a crash between the two never leaves a signed output the repository lacks
    (at worst the repository keeps a manifest whose file never appeared, which is harmless);
+   if the repository refuses it (e.g. its index is locked), it is kept aside in
+   ``$MYSELF_I2I_HOME/repository-pending`` and added at the next sign;
 8. rename the temporary file onto the target (atomic; nothing partial).
 """
 
@@ -451,18 +453,92 @@ def _atomic_target(target: Path) -> tuple[int, Path]:
     return fd, Path(tmp)
 
 
+#: Manifests the local repository could not take (e.g. its index was locked): kept here
+#: and added at the next sign, so the repository still gets every signed output.
+PENDING_DIR = "repository-pending"
+
+
+def _pending_dir() -> Path:
+    from myself_i2i.paths import home
+
+    return home() / PENDING_DIR
+
+
+def _save_pending(store: bytes, locator: bytes | None, fingerprint: str, title: str) -> bool:
+    """Keep a manifest aside for the next run (the ``.json`` is written last: it marks a
+    complete entry). Returns False if even that failed."""
+    import hashlib
+    import json
+
+    from myself_i2i.paths import ensure_home
+
+    d = _pending_dir()
+    stem = hashlib.sha256(store).hexdigest()[:32]
+    meta: dict[str, str | None] = {
+        "locator": locator.hex() if locator else None,
+        "fingerprint": fingerprint,
+        "title": title,
+    }
+    try:
+        ensure_home()
+        d.mkdir(mode=0o700, exist_ok=True)
+        for name, data in ((f"{stem}.c2pa", store), (f"{stem}.json", json.dumps(meta).encode())):
+            tmp = d / f"{name}.tmp"
+            tmp.write_bytes(data)
+            os.replace(tmp, d / name)
+    except OSError:
+        return False
+    return True
+
+
+def _drain_pending(repo: Any) -> None:
+    """Add the manifests a previous run kept aside; each leaves the folder once added."""
+    import json
+
+    d = _pending_dir()
+    if not d.is_dir():
+        return
+    for meta_path in sorted(d.glob("*.json")):
+        store_path = meta_path.with_suffix(".c2pa")
+        try:
+            meta = json.loads(meta_path.read_text("utf-8"))
+            store = store_path.read_bytes()
+            loc = bytes.fromhex(meta["locator"]) if meta.get("locator") else None
+            fingerprint, title = str(meta["fingerprint"]), str(meta.get("title", ""))
+            int(fingerprint, 16)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue  # damaged: left for a person to look at, never blocks signing
+        repo.add(store, locator=loc, fingerprint=fingerprint, title=title)
+        for p in (meta_path, store_path):
+            with contextlib.suppress(OSError):
+                p.unlink()
+
+
 def _keep_in_repository(
     store: bytes, locator: bytes | None, fingerprint: str, title: str
 ) -> list[Text]:
-    """Step 7: the manifest into the local repository; a failure is a note, not an error."""
+    """Step 7: the manifest into the local repository, with what earlier runs kept aside.
+
+    A failure is a note, not an error: the manifest is then kept aside and added at the
+    next sign.
+    """
     try:
         from myself_i2i.repository import LocalRepository
 
         with LocalRepository.open_default() as repo:
             repo.add(store, locator=locator, fingerprint=fingerprint, title=title)
+            _drain_pending(repo)
     except ImportError:
         pass
     except MyselfI2IError as e:
+        if _save_pending(store, locator, fingerprint, title):
+            return [
+                Text(
+                    f"{e.text.en} The manifest was kept aside and will be added to the "
+                    "repository at the next sign.",
+                    f"{e.text.ja} マニフェストは別に保存し、次の署名のときにリポジトリへ追加します。",
+                )
+            ]
         return [e.text]
     return []
 

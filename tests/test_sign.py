@@ -377,3 +377,30 @@ def test_stale_temp_removal_touches_only_ours(tmp_path: Path) -> None:
     assert (d / ".mi2i-sign.999999996.lnk.tmp").is_symlink()
     assert (d / ".mi2i-sign.999999997.dir.tmp").is_dir()
     assert remove_stale_temps(tmp_path / "missing") == []
+
+
+def test_a_refused_repository_write_is_kept_aside_and_added_next_time(
+    tmp_path: Path, alice: Identity, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from myself_i2i.errors import RepositoryError
+    from myself_i2i.repository import LocalRepository
+
+    real_add = LocalRepository.add
+
+    def locked(self: LocalRepository, store: bytes, **kw: Any) -> bytes:
+        raise RepositoryError("index.sqlite: database is locked", "索引がロックされています")
+
+    opts = SignOptions(watermark=False, use_registry=False)
+    monkeypatch.setattr(LocalRepository, "add", locked)
+    first = sign_image(picture(tmp_path / "a.png", size=128), alice, t2i=True, options=opts)
+    assert first.output.exists()
+    assert any("kept aside" in n for n in first.notes), first.notes
+    assert len(list((home / "repository-pending").glob("*.json"))) == 1
+    assert _repository_count() == 0
+    # the next sign adds its own manifest and the one kept aside
+    monkeypatch.setattr(LocalRepository, "add", real_add)
+    sign_image(picture(tmp_path / "b.png", size=128, seed=2), alice, t2i=True, options=opts)
+    assert _repository_count() == 2
+    assert list((home / "repository-pending").iterdir()) == []
+    with LocalRepository.open_default() as repo:
+        assert {t for _, _, t in repo.entries()} == {"a.signed.png", "b.signed.png"}
