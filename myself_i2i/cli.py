@@ -193,13 +193,10 @@ def init(
             pw = str(
                 typer.prompt("Passphrase / パスフレーズ", hide_input=True, confirmation_prompt=True)
             )
+    before = set(store.backups())
     ident = store.create(name or os.environ.get("USER", "") or "myself_i2i user", pw, force=force)
-    backups = store.backups() if replacing else []
-    if backups:
-        _say(
-            f"The old identity is kept in {backups[-1]}",
-            f"古い ID は {backups[-1]} に残しました",
-        )
+    for backup in (b for b in store.backups() if b not in before):
+        _say(f"The old identity is kept in {backup}", f"古い ID は {backup} に残しました")
     _say(
         f"Created identity {ident.name!r} in {store.directory}",
         f"ID {ident.name!r} を {store.directory} に作成しました",
