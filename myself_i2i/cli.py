@@ -79,6 +79,11 @@ def _guard(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _interactive() -> bool:
+    """Whether a person can answer a question on stdin (tests replace this)."""
+    return sys.stdin.isatty()
+
+
 def _passphrase_for(store: Any, given: str | None) -> str | None:
     if given:
         return given
@@ -136,17 +141,50 @@ def init(
     force: Annotated[
         bool,
         typer.Option(
-            help="Replace an existing identity (new key token). / 既存の ID を置き換え（キートークンが変わります）"
+            help="Replace an existing identity (new key token; the old one is kept as a backup). / 既存の ID を置き換え（キートークンが変わります。古い ID はバックアップに残します）"
+        ),
+    ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            "-y",
+            help="With --force: replace without asking (for scripts). / --force で確認せずに置き換え（スクリプト用）",
         ),
     ] = False,
 ) -> None:
     """Create your personal signing identity. / 署名用の個人 ID を作成します。"""
     from myself_i2i.identity import IdentityStore
 
+    store = IdentityStore.default()
+    replacing = force and store.exists()
+    if replacing and not yes:
+        # Replacing changes the key token everyone knows you by: ask a person first.
+        if not _interactive():
+            raise IdentityError(
+                f"init --force would replace the identity in {store.directory} (your key token "
+                "changes); run it in a terminal to confirm, or add --yes.",
+                f"init --force は {store.directory} の ID を置き換えます（キートークンが変わります）。"
+                "端末で実行して確認するか、--yes を付けてください。",
+            )
+        try:
+            old_token = store.public()[1]
+        except IdentityError:  # a damaged identity is exactly what --force is for
+            old_token = "?"
+        question = (
+            f"置き換えると、キートークン {old_token} は使えなくなり、新しいトークンになります"
+            "（古い ID はバックアップフォルダに残します）。置き換えますか？"
+            if _lang() == "ja"
+            else f"Replacing ends your key token {old_token}; you get a new one (the old "
+            "identity is kept in a backup folder). Replace it?"
+        )
+        if not typer.confirm(question, default=False):
+            _say("Nothing changed.", "何も変更していません。", err=True)
+            raise typer.Exit(1)
     pw: str | None = None
     if passphrase:
         pw = os.environ.get("MYSELF_I2I_PASSPHRASE")
-        if not pw and not sys.stdin.isatty():
+        if not pw and not _interactive():
             raise IdentityError(
                 "--passphrase needs a terminal to type it in, or MYSELF_I2I_PASSPHRASE.",
                 "--passphrase には入力用の端末か MYSELF_I2I_PASSPHRASE が必要です。",
@@ -155,8 +193,10 @@ def init(
             pw = str(
                 typer.prompt("Passphrase / パスフレーズ", hide_input=True, confirmation_prompt=True)
             )
-    store = IdentityStore.default()
+    before = set(store.backups())
     ident = store.create(name or os.environ.get("USER", "") or "myself_i2i user", pw, force=force)
+    for backup in (b for b in store.backups() if b not in before):
+        _say(f"The old identity is kept in {backup}", f"古い ID は {backup} に残しました")
     _say(
         f"Created identity {ident.name!r} in {store.directory}",
         f"ID {ident.name!r} を {store.directory} に作成しました",
@@ -207,6 +247,13 @@ def identity(
         f"署名証明書の有効期限: {leaf.not_valid_after_utc:%Y-%m-%d}",
     )
     _say(f"Profile / post line: #Myself_i2i {token}", f"プロフィール・投稿用: #Myself_i2i {token}")
+    if store.needs_reencryption():
+        _say(
+            "Your keys use an older, weaker passphrase encryption; run `myself-i2i identity "
+            "--renew` to re-encrypt them (token kept).",
+            "鍵が古い弱いパスフレーズ暗号化のままです。`myself-i2i identity --renew` で"
+            "暗号化し直してください（トークンは同じ）。",
+        )
 
 
 # --- sign -------------------------------------------------------------------------------------

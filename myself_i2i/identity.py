@@ -6,6 +6,12 @@ whose certificate the CA issues (CA:FALSE, EKU emailProtection, AKI, SKI,
 digitalSignature, ~2 years). c2pa-rs rejects self-signed leaves and leaves without EKU
 or AKI; this profile is accepted.
 
+Private keys are PKCS#8 PEM files; with a passphrase they are encrypted with scrypt
+(N=2**17, r=8, p=1) and AES-256-CBC (see :mod:`myself_i2i._internal.keyfile`). Keys
+written by older versions (PBKDF2, 2,048 rounds) still load; :meth:`IdentityStore.renew`
+re-encrypts them the new way. Replacing an identity (``init --force``) first moves the
+old folder to a timestamped backup beside it.
+
 The **key token** (``mi2i:XXXX-XXXX-XXXX-XXXX-XXXX``) is 100 bits of SHA-256 over the
 personal CA's public key (SubjectPublicKeyInfo, DER), base32 in groups of four. It is
 what people type into a profile or a post; renewing the signing certificate keeps it.
@@ -19,6 +25,8 @@ import hashlib
 import json
 import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +36,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from myself_i2i._internal.keyfile import KeyProtection, encrypt_private_key, protection
 from myself_i2i.errors import IdentityError
 from myself_i2i.paths import ensure_home, home
 
@@ -246,12 +255,23 @@ def _write_public(path: Path, data: bytes) -> None:
 
 
 def _key_bytes(key: ec.EllipticCurvePrivateKey, passphrase: str | None) -> bytes:
-    enc: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(passphrase.encode("utf-8"))
-        if passphrase
-        else serialization.NoEncryption()
+    if passphrase:
+        return encrypt_private_key(key, passphrase.encode("utf-8"))
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, enc)
+
+
+KEY_FILES = ("ca.key.pem", "signer.key.pem")
+
+
+def _protect_backup(folder: Path) -> None:
+    """A backup holds private keys: folder 0700, key files 0600."""
+    os.chmod(folder, 0o700)
+    for name in KEY_FILES:
+        p = folder / name
+        if p.is_file() and not p.is_symlink():
+            os.chmod(p, 0o600)
 
 
 @dataclass(frozen=True)
@@ -309,18 +329,12 @@ class IdentityStore:
             )
         name = name.strip() or "myself_i2i user"
         ensure_home()
-        self.directory.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.directory, 0o700)
+        self.directory.parent.mkdir(parents=True, exist_ok=True)
         now = dt.datetime.now(dt.timezone.utc)
         ca_key = ec.generate_private_key(ec.SECP256R1())
         leaf_key = ec.generate_private_key(ec.SECP256R1())
         ca_cert = _make_ca(name, ca_key, now)
         leaf_cert = _make_leaf(name, leaf_key, ca_key, ca_cert, now)
-        d = self.directory
-        _write_private(d / "ca.key.pem", _key_bytes(ca_key, passphrase))
-        _write_private(d / "signer.key.pem", _key_bytes(leaf_key, passphrase))
-        _write_public(d / "ca.cert.pem", ca_cert.public_bytes(serialization.Encoding.PEM))
-        _write_public(d / "signer.cert.pem", leaf_cert.public_bytes(serialization.Encoding.PEM))
         token = token_for_cert(ca_cert)
         meta = {
             "name": name,
@@ -328,8 +342,73 @@ class IdentityStore:
             "encrypted": bool(passphrase),
             "created": now.isoformat(),
         }
-        _write_public(self.meta_path, json.dumps(meta, ensure_ascii=False, indent=2).encode())
+        # 1. Write the new identity into a private staging folder beside the final one, so
+        #    a crash never leaves a half-written identity in place.
+        d = Path(tempfile.mkdtemp(prefix=f".{self.directory.name}.new-", dir=self.directory.parent))
+        try:
+            os.chmod(d, 0o700)
+            _write_private(d / "ca.key.pem", _key_bytes(ca_key, passphrase))
+            _write_private(d / "signer.key.pem", _key_bytes(leaf_key, passphrase))
+            _write_public(d / "ca.cert.pem", ca_cert.public_bytes(serialization.Encoding.PEM))
+            _write_public(d / "signer.cert.pem", leaf_cert.public_bytes(serialization.Encoding.PEM))
+            _write_public(
+                d / self.meta_path.name, json.dumps(meta, ensure_ascii=False, indent=2).encode()
+            )
+            # 2. Keep whatever was there (a replaced identity) as a timestamped backup.
+            self.back_up()
+            # 3. Put the new identity in place.
+            os.replace(d, self.directory)
+        except BaseException:
+            shutil.rmtree(d, ignore_errors=True)
+            raise
         return Identity(name, token, ca_cert, leaf_cert, leaf_key)
+
+    def back_up(self) -> Path | None:
+        """Move the identity folder to ``identity.backup-YYYYMMDDTHHMMSSZ`` beside it.
+
+        The backup keeps the folder private (0700) and its keys 0600. An empty folder is
+        simply removed. Returns the backup's path, or None when there was nothing to keep.
+
+        Raises:
+            OSError: the folder cannot be moved.
+        """
+        d = self.directory
+        if not d.exists():
+            return None
+        if d.is_dir() and not any(d.iterdir()):
+            d.rmdir()
+            return None
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        backup = d.with_name(f"{d.name}.backup-{stamp}")
+        n = 1
+        while backup.exists():
+            n += 1
+            backup = d.with_name(f"{d.name}.backup-{stamp}-{n}")
+        os.rename(d, backup)
+        _protect_backup(backup)
+        return backup
+
+    def backups(self) -> list[Path]:
+        """Backups of replaced identities, oldest first."""
+        parent, prefix = self.directory.parent, f"{self.directory.name}.backup-"
+        if not parent.is_dir():
+            return []
+        found = [p for p in parent.iterdir() if p.name.startswith(prefix) and p.is_dir()]
+        return sorted(found, key=lambda p: (p.stat().st_mtime, p.name))
+
+    def key_protection(self) -> dict[str, KeyProtection]:
+        """How each private key file is protected (read without decrypting)."""
+        out: dict[str, KeyProtection] = {}
+        for name in KEY_FILES:
+            try:
+                out[name] = protection((self.directory / name).read_bytes())
+            except OSError:
+                continue
+        return out
+
+    def needs_reencryption(self) -> bool:
+        """True when a key is encrypted the old, weak way; :meth:`renew` fixes that."""
+        return any(not p.strong for p in self.key_protection().values())
 
     @property
     def encrypted(self) -> bool:
@@ -409,13 +488,20 @@ class IdentityStore:
     def renew(self, passphrase: str | None = None) -> Identity:
         """Issue a fresh signing key and certificate from the same personal CA (token kept).
 
+        Both keys end up encrypted the current way (a CA key written by an older version is
+        re-encrypted with scrypt).
+
         Raises:
             IdentityError: as :meth:`load`.
         """
         name, token, ca_cert, _ = self.public()
         if passphrase is None:
             passphrase = os.environ.get(PASSPHRASE_ENV) or None
-        ca_key = self._load_key(self.directory / "ca.key.pem", passphrase)
+        ca_path = self.directory / "ca.key.pem"
+        ca_key = self._load_key(ca_path, passphrase)
+        if passphrase and not protection(ca_path.read_bytes()).strong:
+            # written by an older version (PBKDF2, 2,048 rounds): re-encrypt it with scrypt
+            _write_private(ca_path, _key_bytes(ca_key, passphrase))
         now = dt.datetime.now(dt.timezone.utc)
         leaf_key = ec.generate_private_key(ec.SECP256R1())
         leaf_cert = _make_leaf(name, leaf_key, ca_key, ca_cert, now)

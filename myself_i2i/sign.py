@@ -10,8 +10,14 @@ Steps of :func:`sign_image` (numbered in the code):
 5. build the manifest: ``c2pa.created`` (trainedAlgorithmicMedia) referencing the sources
    as ``inputTo`` ingredients, the pledge assertion, soft-binding assertions, our own
    thumbnail;
-6. sign into a temporary file beside the target, fsync, rename (atomic; nothing partial);
-7. keep the manifest store in the local manifest repository.
+6. remove what a killed ``sign`` left in the target's folder, then sign into a new
+   temporary file there (``.mi2i-sign.<pid>.<random>.tmp``, locked while written) and fsync;
+7. keep the manifest store in the local manifest repository, BEFORE the signed file
+   appears, so a crash between the two never leaves a signed output the repository lacks
+   (at worst the repository keeps a manifest whose file never appeared, which is harmless);
+   if the repository refuses it (e.g. its index is locked), it is kept aside in
+   ``$MYSELF_I2I_HOME/repository-pending`` and added at the next sign;
+8. rename the temporary file onto the target (atomic; nothing partial).
 """
 
 from __future__ import annotations
@@ -20,7 +26,12 @@ import base64
 import contextlib
 import io
 import os
+import re
+import stat
+import sys
 import tempfile
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -340,9 +351,209 @@ def _save_like(
         img.save(out, "WEBP", quality=95, lossless=lossless, method=4, **params)
 
 
+#: Temporary files of a ``sign`` in progress: ``.mi2i-sign.<pid>.<random>.tmp``.
+TEMP_PREFIX = ".mi2i-sign."
+TEMP_SUFFIX = ".tmp"
+_TEMP_RE = re.compile(r"\.mi2i-sign\.(\d+)\.[A-Za-z0-9_]+\.tmp")
+#: A temporary file whose writer may still be alive is left alone until it is this old (s).
+STALE_AFTER = 60.0
+#: Names of this process's temporary files still being written (other threads may sign
+#: into the same folder at the same time, e.g. a generation UI's queue).
+_active: set[str] = set()
+_active_lock = threading.Lock()
+
+if sys.platform != "win32":
+    import fcntl
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (True when it cannot be told)."""
+    if os.name == "nt" or pid <= 0:
+        return True  # os.kill(pid, 0) would terminate the process on Windows
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: it exists, another user's
+        return True
+    return True
+
+
+def _locked_by_someone(path: Path) -> bool:
+    """Whether a writer still holds the lock of ``path`` (False without flock)."""
+    if sys.platform == "win32":  # no flock: the writer's pid and the file's age decide
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return True  # cannot look: leave it alone
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # releases our test lock
+    return False
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Remove temporary files that a killed or crashed ``sign`` left in ``folder``.
+
+    Only our own files are touched: a regular file (never a link), named
+    ``.mi2i-sign.<pid>.<random>.tmp``, owned by the current user, not locked by a writer,
+    and either written by a process that is gone or older than :data:`STALE_AFTER`
+    seconds. Never raises; returns what was removed.
+    """
+    removed: list[Path] = []
+    now = time.time()
+    me = os.getpid()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _TEMP_RE.fullmatch(entry.name)
+        if m is None:
+            continue
+        with _active_lock:
+            if entry.name in _active:
+                continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        if hasattr(os, "getuid") and st.st_uid != os.getuid():
+            continue
+        pid = int(m.group(1))
+        # our own pid but not one of our active files: a leftover of a failed unlink, or of
+        # an earlier process that had the same pid
+        gone = pid == me or not _pid_alive(pid)
+        if not (gone or now - st.st_mtime > STALE_AFTER):
+            continue
+        path = Path(entry.path)
+        if _locked_by_someone(path):
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
 def _atomic_target(target: Path) -> tuple[int, Path]:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    """A new temporary file beside ``target``, locked (where flock exists) and registered."""
+    with _active_lock:
+        fd, tmp = tempfile.mkstemp(
+            prefix=f"{TEMP_PREFIX}{os.getpid()}.", suffix=TEMP_SUFFIX, dir=target.parent
+        )
+        _active.add(Path(tmp).name)
+    if sys.platform != "win32":
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     return fd, Path(tmp)
+
+
+#: Manifests the local repository could not take (e.g. its index was locked): kept here
+#: and added at the next sign, so the repository still gets every signed output.
+PENDING_DIR = "repository-pending"
+
+
+def _pending_dir() -> Path:
+    from myself_i2i.paths import home
+
+    return home() / PENDING_DIR
+
+
+def _save_pending(store: bytes, locator: bytes | None, fingerprint: str, title: str) -> bool:
+    """Keep a manifest aside for the next run (the ``.json`` is written last: it marks a
+    complete entry). Returns False if even that failed."""
+    import hashlib
+    import json
+
+    from myself_i2i.paths import ensure_home
+
+    d = _pending_dir()
+    stem = hashlib.sha256(store).hexdigest()[:32]
+    meta: dict[str, str | None] = {
+        "locator": locator.hex() if locator else None,
+        "fingerprint": fingerprint,
+        "title": title,
+    }
+    try:
+        ensure_home()
+        d.mkdir(mode=0o700, exist_ok=True)
+        for name, data in ((f"{stem}.c2pa", store), (f"{stem}.json", json.dumps(meta).encode())):
+            tmp = d / f"{name}.tmp"
+            tmp.write_bytes(data)
+            os.replace(tmp, d / name)
+    except OSError:
+        return False
+    return True
+
+
+def _drain_pending(repo: Any) -> None:
+    """Add the manifests a previous run kept aside; each leaves the folder once added."""
+    import json
+
+    d = _pending_dir()
+    if not d.is_dir():
+        return
+    for meta_path in sorted(d.glob("*.json")):
+        store_path = meta_path.with_suffix(".c2pa")
+        try:
+            meta = json.loads(meta_path.read_text("utf-8"))
+            store = store_path.read_bytes()
+            loc = bytes.fromhex(meta["locator"]) if meta.get("locator") else None
+            fingerprint, title = str(meta["fingerprint"]), str(meta.get("title", ""))
+            int(fingerprint, 16)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue  # damaged: left for a person to look at, never blocks signing
+        repo.add(store, locator=loc, fingerprint=fingerprint, title=title)
+        for p in (meta_path, store_path):
+            with contextlib.suppress(OSError):
+                p.unlink()
+
+
+def _keep_in_repository(
+    store: bytes, locator: bytes | None, fingerprint: str, title: str
+) -> list[Text]:
+    """Step 7: the manifest into the local repository, with what earlier runs kept aside.
+
+    A failure is a note, not an error: the manifest is then kept aside and added at the
+    next sign.
+    """
+    try:
+        from myself_i2i.repository import LocalRepository
+
+        with LocalRepository.open_default() as repo:
+            repo.add(store, locator=locator, fingerprint=fingerprint, title=title)
+            _drain_pending(repo)
+    except ImportError:
+        pass
+    except MyselfI2IError as e:
+        if _save_pending(store, locator, fingerprint, title):
+            return [
+                Text(
+                    f"{e.text.en} The manifest was kept aside and will be added to the "
+                    "repository at the next sign.",
+                    f"{e.text.ja} マニフェストは別に保存し、次の署名のときにリポジトリへ追加します。",
+                )
+            ]
+        return [e.text]
+    return []
+
+
+def _commit(tmp: Path, target: Path) -> None:
+    """Step 8: the signed file appears under its name, whole (rename, then sync the folder)."""
+    os.replace(tmp, target)
+    if os.name != "nt":
+        with contextlib.suppress(OSError):
+            dfd = os.open(target.parent, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
 
 
 def sign_image(
@@ -536,7 +747,8 @@ def sign_image(
             c2pa_backend.IngredientInput(definition=definition, mime=r.mime, data=r.data)
         )
 
-    # 6. Sign into a temporary file beside the target, then rename.
+    # 6. Sign into a temporary file beside the target (after removing a killed sign's).
+    remove_stale_temps(target.parent)
     fd, tmp = _atomic_target(target)
     try:
         with os.fdopen(fd, "w+b") as dest:
@@ -553,30 +765,26 @@ def sign_image(
             )
             dest.flush()
             os.fsync(dest.fileno())
+        # 7. Keep the manifest in the local repository (for recovery after re-encoding)
+        #    before the signed file exists: see the module docstring.
+        if opts.keep_in_repository:
+            notes.extend(_keep_in_repository(store, locator, fingerprint, target.name))
         if opts.in_place:
             with contextlib.suppress(OSError):
                 os.chmod(tmp, image.stat().st_mode & 0o777)
         else:
             os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
+        # 8. Rename onto the target.
+        _commit(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     finally:
+        with _active_lock:
+            _active.discard(tmp.name)
         img.close()
 
-    # 7. Keep the manifest in the local repository (for recovery after re-encoding).
-    if opts.keep_in_repository:
-        try:
-            from myself_i2i.repository import LocalRepository
-
-            with LocalRepository.open_default() as repo:
-                repo.add(store, locator=locator, fingerprint=fingerprint, title=target.name)
-        except ImportError:
-            pass
-        except MyselfI2IError as e:
-            notes.append(e.text)
     return SignResult(
         input=image,
         output=target,

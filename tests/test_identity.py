@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 sys.path.insert(
     0, str(Path(__file__).resolve().parents[1])
 )  # importlib mode: find tests.core_helpers
+from myself_i2i._internal.keyfile import KeyProtection, protection
 from myself_i2i.errors import IdentityError
 from myself_i2i.identity import (
     IdentityStore,
@@ -140,3 +143,118 @@ def test_renew_keeps_token_and_still_validates(tmp_path: Path) -> None:
     rep = verify_image(signed, VerifyOptions(key_token=first.token))
     assert rep.verdict is Verdict.VERIFIED
     assert rep.validation_codes["failure"] == []
+
+
+# --- passphrase encryption (issue 9 §3: a strong KDF) -----------------------------------------
+
+
+def _rewrite_the_old_way(store: IdentityStore, passphrase: str) -> None:
+    """Encrypt both key files as versions before scrypt did (BestAvailableEncryption)."""
+    for name in ("ca.key.pem", "signer.key.pem"):
+        path = store.directory / name
+        key = serialization.load_pem_private_key(path.read_bytes(), passphrase.encode())
+        path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.BestAvailableEncryption(passphrase.encode()),
+            )
+        )
+
+
+def test_passphrase_keys_use_scrypt(home: Path) -> None:
+    store = IdentityStore.default()
+    ident = store.create("alice", passphrase="pw")
+    for name in ("ca.key.pem", "signer.key.pem"):
+        pem = (home / "identity" / name).read_bytes()
+        assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+        assert protection(pem) == KeyProtection("scrypt", 2**17)
+        # the standard container: cryptography reads it with no help from us
+        key = serialization.load_pem_private_key(pem, b"pw")
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+    assert not store.needs_reencryption()
+    assert store.load("pw").leaf_cert == ident.leaf_cert
+    with pytest.raises(IdentityError, match="wrong passphrase"):
+        store.load("pW")
+
+
+def test_keys_written_the_old_way_load_and_renew_reencrypts_them(tmp_path: Path) -> None:
+    store = IdentityStore.default()
+    first = store.create("alice", passphrase="pw")
+    _rewrite_the_old_way(store, "pw")
+    old = store.key_protection()
+    assert old["ca.key.pem"] == KeyProtection("pbkdf2", 2048)
+    assert not old["signer.key.pem"].strong
+    assert store.needs_reencryption()
+    # 1. an old key still loads and signs
+    loaded = store.load("pw")
+    assert loaded.private_key_pem() == first.private_key_pem()
+    sign_t2i(picture(tmp_path / "a.png"), loaded)
+    # 2. the next renew re-encrypts both keys with scrypt, token kept
+    renewed = store.renew("pw")
+    assert renewed.token == first.token
+    assert store.key_protection() == {
+        "ca.key.pem": KeyProtection("scrypt", 2**17),
+        "signer.key.pem": KeyProtection("scrypt", 2**17),
+    }
+    assert not store.needs_reencryption()
+    assert store.renew("pw").token == first.token  # the re-encrypted CA key loads
+
+
+def test_unencrypted_keys_need_no_reencryption() -> None:
+    store = IdentityStore.default()
+    store.create("alice")
+    assert {p.kdf for p in store.key_protection().values()} == {"none"}
+    assert not store.needs_reencryption()
+
+
+@pytest.mark.parametrize(
+    "pem",
+    [
+        b"",
+        b"garbage",
+        b"-----BEGIN ENCRYPTED PRIVATE KEY-----\n!!!\n-----END ENCRYPTED PRIVATE KEY-----\n",
+        b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nMAA=\n-----END ENCRYPTED PRIVATE KEY-----\n",
+    ],
+)
+def test_protection_of_damaged_files_never_raises(pem: bytes) -> None:
+    assert protection(pem).kdf in ("none", "unknown")
+
+
+# --- replacing an identity keeps a backup -----------------------------------------------------
+
+
+def test_force_keeps_a_private_timestamped_backup(home: Path) -> None:
+    store = IdentityStore.default()
+    first = store.create("alice", passphrase="pw")
+    assert store.backups() == []
+    second = store.create("bob", force=True)
+    assert second.token != first.token
+    (backup,) = store.backups()
+    assert re.fullmatch(r"identity\.backup-\d{8}T\d{6}Z", backup.name), backup.name
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o700
+    for name in ("ca.key.pem", "signer.key.pem"):
+        assert stat.S_IMODE((backup / name).stat().st_mode) == 0o600
+    # the backup is a whole identity: it loads and has the old token
+    assert IdentityStore(backup).load("pw").token == first.token
+    assert store.load().token == second.token
+    # a second replacement within the same second keeps both backups
+    store.create("carol", force=True)
+    assert len(store.backups()) == 2
+    assert not [p for p in home.iterdir() if ".new-" in p.name]  # no staging folder left
+
+
+def test_a_failed_replacement_leaves_the_old_identity(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = IdentityStore.default()
+    first = store.create("alice")
+
+    def refuse(self: IdentityStore) -> Path | None:
+        raise OSError(13, "Permission denied")
+
+    monkeypatch.setattr(IdentityStore, "back_up", refuse)
+    with pytest.raises(OSError):
+        store.create("bob", force=True)
+    assert store.load().token == first.token
+    assert sorted(p.name for p in home.iterdir()) == ["identity"]

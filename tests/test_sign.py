@@ -238,3 +238,169 @@ def test_watermarked_lossless_webp_stays_lossless(tmp_path: Path, alice: Identit
     assert webp_is_lossless(res.output.read_bytes())
     lossy = save(illustration(512, 512, seed=3), tmp_path / "q.webp", quality=80)
     assert not webp_is_lossless(lossy.read_bytes())
+
+
+# --- crash safety (issue 9 §3) -----------------------------------------------------------------
+
+#: Signs argv[1] with the identity of $MYSELF_I2I_HOME and is killed (SIGKILL) at step 8,
+#: after the temporary file is written and the repository has the manifest, before the rename.
+_KILLED_SIGN = """
+import os, signal, sys
+from pathlib import Path
+import myself_i2i.sign as sign
+from myself_i2i.identity import IdentityStore
+
+def killed(tmp, target):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+sign._commit = killed
+opts = sign.SignOptions(watermark=False, use_registry=False)
+sign.sign_image(Path(sys.argv[1]), IdentityStore.default().load(), t2i=True, options=opts)
+"""
+
+
+def _temps(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".mi2i-sign."))
+
+
+def _repository_count() -> int:
+    from myself_i2i.repository import LocalRepository
+
+    with LocalRepository.open_default() as repo:
+        return repo.count()
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGKILL")
+def test_killed_sign_leaves_a_temp_the_next_sign_removes_and_the_repository_has_it(
+    tmp_path: Path, alice: Identity
+) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    src = picture(tmp_path / "a.png", size=128)
+    proc = subprocess.run(
+        [sys.executable, "-c", _KILLED_SIGN, str(src)], capture_output=True, timeout=120
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
+    # the kill left its temporary file, and no signed output ...
+    (left,) = _temps(tmp_path)
+    assert left.startswith(".mi2i-sign.") and left.endswith(".tmp")
+    assert not (tmp_path / "a.signed.png").exists()
+    # ... but the repository already has the manifest (it is written before the rename)
+    assert _repository_count() == 1
+    # the next sign in that folder removes the left-over (its writer is gone)
+    res = sign_image(src, alice, t2i=True, options=SignOptions(watermark=False, use_registry=False))
+    assert _temps(tmp_path) == []
+    assert res.output.exists()
+    assert _repository_count() == 2
+
+
+def test_an_error_before_the_rename_leaves_no_temp_and_no_output(
+    tmp_path: Path, alice: Identity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import myself_i2i.sign as sign
+
+    def fail(tmp: Path, target: Path) -> None:
+        raise RuntimeError("injected between the repository and the rename")
+
+    monkeypatch.setattr(sign, "_commit", fail)
+    src = picture(tmp_path / "a.png", size=128)
+    with pytest.raises(RuntimeError, match="injected"):
+        sign_image(src, alice, t2i=True, options=SignOptions(watermark=False, use_registry=False))
+    assert _only(tmp_path) == {"a.png", "home"}
+    assert _repository_count() == 1  # a manifest whose file never appeared is harmless
+    assert not sign._active
+
+
+def test_the_repository_is_written_before_the_output_appears(
+    tmp_path: Path, alice: Identity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import myself_i2i.sign as sign
+
+    seen: list[tuple[bool, int]] = []
+    real = sign._commit
+
+    def watch(tmp: Path, target: Path) -> None:
+        seen.append((target.exists(), _repository_count()))
+        real(tmp, target)
+
+    monkeypatch.setattr(sign, "_commit", watch)
+    src = picture(tmp_path / "a.png", size=128)
+    sign_image(src, alice, t2i=True, options=SignOptions(watermark=False, use_registry=False))
+    assert seen == [(False, 1)]
+
+
+def _age(path: Path, seconds: float) -> Path:
+    t = path.stat().st_mtime - seconds
+    os.utime(path, (t, t))
+    return path
+
+
+@pytest.mark.skipif(os.name == "nt", reason="pids, flock and symlinks are POSIX here")
+def test_stale_temp_removal_touches_only_ours(tmp_path: Path) -> None:
+    import fcntl
+
+    from myself_i2i.sign import STALE_AFTER, remove_stale_temps
+
+    d = tmp_path / "out"
+    d.mkdir()
+
+    def make(name: str) -> Path:
+        p = d / name
+        p.write_bytes(b"partial")
+        return p
+
+    dead = make(".mi2i-sign.999999999.abc123.tmp")  # above any pid_max: the writer is gone
+    alive_fresh = make(f".mi2i-sign.{os.getppid()}.abc_12.tmp")  # a live writer, young file
+    alive_old = _age(make(f".mi2i-sign.{os.getppid()}.def456.tmp"), STALE_AFTER + 5)
+    mine = make(f".mi2i-sign.{os.getpid()}.ghi789.tmp")  # our pid, but not being written
+    locked = make(".mi2i-sign.999999998.jkl012.tmp")
+    others = [
+        make(".a.png.x1y2z3.tmp"),  # the old naming: not recognisably ours
+        make("photo.mi2i-sign.1.a.tmp"),
+        make(".mi2i-sign.1.a.tmp.keep"),
+        make(".mi2i-sign.x.a.tmp"),
+    ]
+    (d / ".mi2i-sign.999999997.dir.tmp").mkdir()
+    target = make("precious.png")
+    (d / ".mi2i-sign.999999996.lnk.tmp").symlink_to(target)
+    fd = os.open(locked, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        removed = remove_stale_temps(d)
+    finally:
+        os.close(fd)
+    assert sorted(removed) == sorted([dead, alive_old, mine])
+    for p in [alive_fresh, locked, *others, target]:
+        assert p.exists(), p
+    assert (d / ".mi2i-sign.999999996.lnk.tmp").is_symlink()
+    assert (d / ".mi2i-sign.999999997.dir.tmp").is_dir()
+    assert remove_stale_temps(tmp_path / "missing") == []
+
+
+def test_a_refused_repository_write_is_kept_aside_and_added_next_time(
+    tmp_path: Path, alice: Identity, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from myself_i2i.errors import RepositoryError
+    from myself_i2i.repository import LocalRepository
+
+    real_add = LocalRepository.add
+
+    def locked(self: LocalRepository, store: bytes, **kw: Any) -> bytes:
+        raise RepositoryError("index.sqlite: database is locked", "索引がロックされています")
+
+    opts = SignOptions(watermark=False, use_registry=False)
+    monkeypatch.setattr(LocalRepository, "add", locked)
+    first = sign_image(picture(tmp_path / "a.png", size=128), alice, t2i=True, options=opts)
+    assert first.output.exists()
+    assert any("kept aside" in n for n in first.notes), first.notes
+    assert len(list((home / "repository-pending").glob("*.json"))) == 1
+    assert _repository_count() == 0
+    # the next sign adds its own manifest and the one kept aside
+    monkeypatch.setattr(LocalRepository, "add", real_add)
+    sign_image(picture(tmp_path / "b.png", size=128, seed=2), alice, t2i=True, options=opts)
+    assert _repository_count() == 2
+    assert list((home / "repository-pending").iterdir()) == []
+    with LocalRepository.open_default() as repo:
+        assert {t for _, _, t in repo.entries()} == {"a.signed.png", "b.signed.png"}

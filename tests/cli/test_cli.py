@@ -449,3 +449,65 @@ def test_trust_hint_runs_as_printed(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     argv = shlex.split(line[line.index("myself-i2i trust add") :])
     assert run(*argv[1:])[0] == 0
     assert run("verify", str(tmp_path / "a.signed.png"))[0] == 0
+
+
+# --- init --force asks first and keeps a backup ----------------------------------------------
+
+
+def test_init_force_without_terminal_refuses_in_one_line(home: Path) -> None:
+    token = init()
+    code, _, err = run("init", "--name", "bob", "--force")  # stdin is not a terminal
+    assert_one_line_error(code, err)
+    assert "--yes" in err
+    assert token in run("identity")[1]  # unchanged
+    assert not list(home.glob("identity.backup-*"))
+
+
+def test_init_force_yes_replaces_and_keeps_a_backup(home: Path) -> None:
+    token = init()
+    code, out, _ = run("init", "--name", "bob", "--force", "--yes")
+    assert code == 0, out
+    (backup,) = home.glob("identity.backup-*")
+    assert str(backup) in out
+    assert token in (backup / "identity.json").read_text()
+    assert token not in run("identity")[1]
+
+
+def test_init_force_asks_and_no_keeps_everything(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import myself_i2i.cli as cli
+
+    token = init()
+    monkeypatch.setattr(cli, "_interactive", lambda: True)
+    r = runner.invoke(app, ["init", "--name", "bob", "--force"], input="n\n")
+    assert r.exit_code == 1
+    assert token in r.stdout  # the question names the token that would be lost
+    assert "Nothing changed" in r.stderr
+    assert token in run("identity")[1]
+    r = runner.invoke(app, ["init", "--name", "bob", "--force"], input="y\n")
+    assert r.exit_code == 0, r.stdout
+    assert token not in run("identity")[1]
+    assert len(list(home.glob("identity.backup-*"))) == 1
+
+
+def test_identity_hints_at_reencrypting_old_keys(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    monkeypatch.setenv("MYSELF_I2I_PASSPHRASE", "pw")
+    assert run("init", "--name", "alice", "--passphrase")[0] == 0
+    assert "--renew" not in run("identity")[1]
+    path = home / "identity" / "ca.key.pem"
+    key = serialization.load_pem_private_key(path.read_bytes(), b"pw")
+    path.write_bytes(  # as versions before scrypt wrote it
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"pw"),
+        )
+    )
+    assert "identity --renew" in run("identity")[1]
+    assert run("identity", "--renew")[0] == 0
+    assert "--renew" not in run("identity")[1]
