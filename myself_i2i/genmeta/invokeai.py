@@ -7,6 +7,7 @@ ControlNet, T2I-Adapter and IP-Adapter lists carry the names of their images.
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from myself_i2i.genmeta._types import (
@@ -64,7 +65,62 @@ def parse_invokeai(chunks: dict[str, str], *, what: str = "image") -> Generation
     """
     if "invokeai_metadata" in chunks:
         return _parse_v3(chunks, what)
-    return _parse_v2(chunks, what)
+    if "sd-metadata" in chunks:
+        return _parse_v2(chunks, what)
+    return parse_dream(chunks["Dream"])
+
+
+#: Options of InvokeAI 1.x/2.x's ``dream>`` command line that feed an image to the model:
+#: ``-I/--init_img`` (init image), ``-M/--init_mask``, ``-tm/--text_mask`` (inpaint mask),
+#: ``--init_color``, ``-f/--strength`` (only meaningful with an init image).
+_DREAM_IMAGE_OPTIONS = {
+    "-I": "img2img init image",
+    "--init_img": "img2img init image",
+    "-M": "inpaint mask",
+    "--init_mask": "inpaint mask",
+    "-tm": "inpaint mask",
+    "--text_mask": "inpaint mask",
+    "--init_color": "img2img init image",
+    "-f": "img2img init image",
+    "--strength": "img2img init image",
+}
+
+
+def parse_dream(text: str) -> GenerationMetadata:
+    """Read the ``Dream`` chunk of InvokeAI 1.x/2.x: ``"prompt" -s 50 -S 42 -W 512 ...``.
+
+    Never raises: a command line without options is read as it is.
+    """
+    raw = {"Dream": text}
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        words = text.split()
+    options = [w for w in words[1:] if w.startswith("-") and not _is_number(w)]
+    found = [
+        o
+        for o in options
+        if o in _DREAM_IMAGE_OPTIONS or o.split("=", 1)[0] in _DREAM_IMAGE_OPTIONS
+    ]
+    generator = Generator(software=SOFTWARE)
+    if found:
+        role = _DREAM_IMAGE_OPTIONS[found[0].split("=", 1)[0]]
+        reason = f"Dream command line has {', '.join(found)}: an image was fed to the model"
+        inputs = (ImageInput(name="", role=role),)
+        return GenerationMetadata("invokeai", GenKind.I2I, generator, inputs, (reason,), raw)
+    if not options:
+        reason = "Dream text without command-line options: cannot tell"
+        return GenerationMetadata("invokeai", GenKind.UNKNOWN, generator, (), (reason,), raw)
+    reason = "Dream command line has no -I/--init_img, mask or strength option: text to image"
+    return GenerationMetadata("invokeai", GenKind.T2I, generator, (), (reason,), raw)
+
+
+def _is_number(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
 
 
 def _parse_v3(chunks: dict[str, str], what: str) -> GenerationMetadata:
