@@ -154,11 +154,20 @@ def _decode_text_chunk(kind: bytes, data: bytes) -> tuple[str, str] | None:
     _lang, _s1, body = body.partition(b"\0")
     _tkey, _s2, body = body.partition(b"\0")
     if flag:
-        try:
-            body = zlib.decompress(body)
-        except zlib.error:
+        inflated = _inflate(body)
+        if inflated is None:
             return None
+        body = inflated
     return name, body.decode("utf-8", errors="replace")
+
+
+def _inflate(data: bytes) -> bytes | None:
+    """zlib data inflated to at most ``_MAX_TEXT`` bytes (None if larger or damaged)."""
+    try:
+        out = zlib.decompressobj().decompress(data, _MAX_TEXT + 1)
+    except zlib.error:
+        return None
+    return out if len(out) <= _MAX_TEXT else None
 
 
 def png_late_texts(img: Image.Image) -> dict[str, str]:

@@ -15,7 +15,6 @@ Bits are read column by column (x outer, y inner), as both writers do
 
 from __future__ import annotations
 
-import gzip
 import json
 import zlib
 from typing import Any
@@ -87,8 +86,10 @@ def stealth_texts(img: Image.Image) -> dict[str, str]:
         data, compressed = found
         if compressed:
             try:
-                data = gzip.decompress(data)
-            except (OSError, EOFError, zlib.error):
+                # Bounded: a crafted payload must not inflate to gigabytes.
+                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                data = inflater.decompress(data, _MAX_PAYLOAD_BYTES + 1)
+            except zlib.error:
                 continue
             if len(data) > _MAX_PAYLOAD_BYTES:
                 continue
