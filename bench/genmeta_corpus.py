@@ -90,7 +90,10 @@ def run(entries: list[dict[str, Any]], locate: Any) -> dict[str, Tally]:
         else:
             error = ""
         v = verdict(meta, truth)
-        for t in (tallies[category(truth)], tallies["TOTAL"]):
+        groups = [tallies[category(truth)], tallies["TOTAL"]]
+        if entry.get("heldout"):
+            groups.append(tallies["TOTAL held-out"])
+        for t in groups:
             t.files += 1
             if v == "right":
                 t.right += 1
@@ -145,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(head)
     print("-" * len(head))
-    for name in sorted(tallies, key=lambda n: (n == "TOTAL", n.lower())):
+    for name in sorted(tallies, key=lambda n: (n.startswith("TOTAL"), n.lower())):
         t = tallies[name]
         sw = f"{t.software_right}/{t.software_scored}" if t.software_scored else "-"
         print(
@@ -153,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{t.refused_t2i:>10} {t.untold:>6} {sw:>9}"
         )
     print(f"(+ {unknown} files whose metadata cannot tell t2i from i2i: not scored)")
+    print("held-out: files added after the reader was tuned on the rest (corpus.json 'heldout')")
     if args.list:
         for m in tallies["TOTAL"].misses:
             print(m)

@@ -22,6 +22,7 @@ from myself_i2i.models import Generator, Lora
 
 #: ``Key: value`` pairs of the last infotext line (same grammar as the webui's own parser).
 _RE_PARAM = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
+_RE_TRAILER = re.compile(r"^(?:Negative )?Template:")
 _RE_LORA = re.compile(r"<(lora|lyco):([^:>]+)((?::[^:>]*)*)>", re.IGNORECASE)
 _RE_FORGE_VERSION = re.compile(r"^f\d")
 _RE_CONTROLNET_KEY = re.compile(r"^ControlNet(?:[ -](\d+))?$")
@@ -84,12 +85,18 @@ def split_infotext(text: str) -> tuple[str, str, dict[str, str]]:
     """Split an infotext into (prompt, negative prompt, parameters)."""
     lines = text.strip().replace("\r\n", "\n").split("\n")
     params: dict[str, str] = {}
-    last = lines[-1] if lines else ""
-    found = _RE_PARAM.findall(last)
-    if len(found) >= 3:
-        lines = lines[:-1]
-        for k, v in found:
-            params[k.strip()] = _unquote(v.strip())
+    # The parameter line is the last one, except that sd-dynamic-prompts (older versions)
+    # appended "Template: ..." / "Negative Template: ..." lines after it.
+    end = len(lines)
+    while end > 1 and _RE_TRAILER.match(lines[end - 1]):
+        end -= 1
+    for cut in dict.fromkeys((len(lines), end)):
+        found = _RE_PARAM.findall(lines[cut - 1]) if cut > 0 else []
+        if len(found) >= 3:
+            lines = lines[: cut - 1]
+            for k, v in found:
+                params[k.strip()] = _unquote(v.strip())
+            break
     prompt_lines: list[str] = []
     negative_lines: list[str] = []
     in_negative = False
