@@ -91,7 +91,15 @@ def metadata_texts(img: Image.Image) -> dict[str, str]:
 
 
 def _is_generation_text(texts: dict[str, str]) -> bool:
-    keys = ("parameters", "prompt", "workflow", "invokeai_metadata", "sd-metadata", "Dream")
+    keys = (
+        "parameters",
+        "prompt",
+        "workflow",
+        "invokeai_metadata",
+        "invokeai_graph",
+        "sd-metadata",
+        "Dream",
+    )
     return (
         any(texts.get(k, "").strip() for k in keys)
         or is_novelai(texts)
@@ -107,7 +115,7 @@ def parse_texts(texts: dict[str, str], *, what: str = "image") -> GenerationMeta
     """
     if is_novelai(texts):
         return parse_novelai(texts, what=what)
-    if "invokeai_metadata" in texts or "sd-metadata" in texts or "Dream" in texts:
+    if any(k in texts for k in ("invokeai_metadata", "invokeai_graph", "sd-metadata", "Dream")):
         return parse_invokeai(texts, what=what)
     params_json = loads_object(texts.get("parameters", ""))
     if params_json is not None and is_swarmui(params_json):

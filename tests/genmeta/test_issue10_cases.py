@@ -23,7 +23,7 @@ from PIL.PngImagePlugin import PngInfo
 from myself_i2i.genmeta import GenKind, read_generation_metadata
 from myself_i2i.genmeta.a1111 import parse_a1111_parameters
 from tests.genmeta.genmeta_files import jpeg_with_comment, picture, png_with_text
-from tests.genmeta.make_carriers import carrier
+from tests.genmeta.make_carriers import carrier, png_chunks
 
 T2I_LINE = (
     "Steps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x512, Model hash: abc, Model: m"
@@ -157,6 +157,52 @@ def test_invokeai_dream_chunk(tmp_path: Path) -> None:
     m1, m2 = read_generation_metadata(t2i), read_generation_metadata(i2i)
     assert m1 is not None and m1.kind is GenKind.T2I
     assert m2 is not None and m2.kind is GenKind.I2I
+
+
+def test_invokeai_graph_taking_a_gallery_image_is_i2i(tmp_path: Path) -> None:
+    graph = {
+        "nodes": {
+            "i2l:1": {"id": "i2l:1", "type": "i2l", "image": {"image_name": "a.png"}},
+            "l2i:2": {"id": "l2i:2", "type": "l2i"},
+        },
+        "edges": [],
+    }
+    meta_json = json.dumps({"generation_mode": "sdxl_txt2img", "model": {"name": "m"}})
+    path = png_with_text(
+        tmp_path / "a.png", {"invokeai_metadata": meta_json, "invokeai_graph": json.dumps(graph)}
+    )
+    meta = read_generation_metadata(path)
+    assert meta is not None and meta.kind is GenKind.I2I
+    only_graph = png_with_text(tmp_path / "b.png", {"invokeai_graph": json.dumps(graph)})
+    meta2 = read_generation_metadata(only_graph)
+    assert meta2 is not None and meta2.kind is GenKind.I2I
+
+
+def test_real_stealth_payloads_are_read_without_the_text_chunks(tmp_path: Path) -> None:
+    # The NovelAI and Forge carriers hold their real stealth payload in the alpha channel
+    # as well as text chunks; with the chunks removed the payload alone must decide.
+    corpus = Path(__file__).parent / "corpus"
+    names = [
+        "sd-metadata/samples__png__novelai-ref.png",
+        "sd-metadata/samples__png__novelai-full.png",
+        "sd-metadata/samples__png__forge.png",
+    ]
+    for name in names:
+        data = (corpus / name).read_bytes()
+        chunks = png_chunks(data)
+        kept = [(k, p) for k, p in chunks if k not in (b"tEXt", b"zTXt", b"iTXt")]
+        out = tmp_path / Path(name).name
+        out.write_bytes(
+            b"\x89PNG\r\n\x1a\n"
+            + b"".join(
+                struct.pack(">I", len(p)) + k + p + struct.pack(">I", zlib.crc32(k + p))
+                for k, p in kept
+            )
+        )
+        full, bare = read_generation_metadata(corpus / name), read_generation_metadata(out)
+        assert full is not None and bare is not None, name
+        assert bare.kind is full.kind, (name, bare.reasons)
+        assert "stealth" in bare.reasons[0]
 
 
 def _png_with_chunk_after_idat(path: Path, kind: bytes, payload: bytes) -> Path:
