@@ -14,7 +14,7 @@ generation metadata and nothing of its picture:
 
 Usage (the originals are kept out of git under bench/out/originals/<owner>+<repo>/<path>)::
 
-    python tests/genmeta/make_carriers.py [--originals bench/out/originals]
+    python tests/genmeta/make_carriers.py [--originals bench/out/originals] [--check]
 
 Every entry of corpus.json names its original as ``owner/repo@commit:path``; the carrier is
 written to ``tests/genmeta/corpus/<file>``.
@@ -110,12 +110,14 @@ def stealth_bits(img: Image.Image) -> tuple[str, np.ndarray[Any, Any]] | None:
         length = int("".join(map(str, bits[120:152])), 2)
         end = 152 + length
         if sig.startswith(b"stealth_pngcomp") and where == "alpha":
-            # NovelAI appends a 32-bit length and error-correction data: keep them too.
+            # NovelAI appends a 32-bit length (all ones: none) and error-correction data:
+            # keep them too.
             fec = bits[end : end + 32]
             if len(fec) == 32:
                 fec_len = int("".join(map(str, fec)), 2)
-                if fec_len != 0xFFFFFFFF and end + 32 + fec_len <= len(bits):
-                    end += 32 + fec_len
+                end += 32
+                if fec_len != 0xFFFFFFFF and end + fec_len <= len(bits):
+                    end += fec_len
         return where, bits[: min(end, len(bits))]
     return None
 
@@ -191,7 +193,38 @@ def exif_carrier(original: bytes, fmt: str) -> bytes:
         kwargs["lossless"] = True
     buf = io.BytesIO()
     picture.save(buf, fmt, **kwargs)
+    if fmt == "WEBP":
+        # Pillow rewrites the EXIF payload (drops an "Exif\0\0" prefix): put the
+        # original's EXIF and XMP chunks back byte for byte.
+        return _webp_with_chunks(buf.getvalue(), _riff_chunks(original))
     return buf.getvalue()
+
+
+def _riff_chunks(data: bytes) -> dict[bytes, bytes]:
+    """The EXIF and XMP chunk payloads of a WebP file."""
+    out: dict[bytes, bytes] = {}
+    i = 12
+    while i + 8 <= len(data):
+        kind = data[i : i + 4]
+        (n,) = struct.unpack("<I", data[i + 4 : i + 8])
+        if kind in (b"EXIF", b"XMP "):
+            out[kind] = data[i + 8 : i + 8 + n]
+        i += 8 + n + (n & 1)
+    return out
+
+
+def _webp_with_chunks(data: bytes, wanted: dict[bytes, bytes]) -> bytes:
+    parts: list[bytes] = []
+    i = 12
+    while i + 8 <= len(data):
+        kind = data[i : i + 4]
+        (n,) = struct.unpack("<I", data[i + 4 : i + 8])
+        payload = wanted.get(kind, data[i + 8 : i + 8 + n])
+        pad = b"\0" if len(payload) & 1 else b""
+        parts.append(kind + struct.pack("<I", len(payload)) + payload + pad)
+        i += 8 + n + (n & 1)
+    body = b"WEBP" + b"".join(parts)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
 def carrier(original: bytes) -> bytes:
@@ -215,18 +248,26 @@ def original_path(originals: Path, source: str) -> Path:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--originals", type=Path, default=ROOT / "bench" / "out" / "originals")
+    ap.add_argument(
+        "--check", action="store_true", help="only check that the committed carriers are current"
+    )
     args = ap.parse_args(argv)
     entries = json.loads((CORPUS / "corpus.json").read_text(encoding="utf-8"))["files"]
-    total = 0
+    total = stale = 0
     for entry in entries:
         src = original_path(args.originals, entry["source"])
         data = carrier(src.read_bytes())
         dest = CORPUS / entry["file"]
+        total += len(data)
+        if args.check:
+            if not dest.is_file() or dest.read_bytes() != data:
+                print(f"out of date: {entry['file']}", file=sys.stderr)
+                stale += 1
+            continue
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(data)
-        total += len(data)
-    print(f"{len(entries)} carriers, {total / 1024:.0f} KiB", file=sys.stderr)
-    return 0
+    print(f"{len(entries)} carriers, {total / 1024:.0f} KiB, {stale} out of date", file=sys.stderr)
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":
