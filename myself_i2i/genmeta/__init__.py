@@ -1,9 +1,12 @@
 """Read the generation metadata that AI image UIs embed, and tell t2i from i2i.
 
-Supported: AUTOMATIC1111 / Forge (PNG ``parameters``, JPEG/WebP EXIF UserComment),
-ComfyUI (PNG ``prompt`` / ``workflow``, WebP/JPEG EXIF ``prompt:``/``workflow:``),
-NovelAI (PNG ``Software``/``Source``/``Comment``) and InvokeAI (``invokeai_metadata``,
-v2 ``sd-metadata``). See ``docs/generation-metadata.md`` for the decision rules.
+Supported: AUTOMATIC1111 / Forge / Forge Classic / Neo / reForge / SD.Next (PNG
+``parameters``, JPEG/WebP EXIF UserComment in the Exif IFD or IFD0, stealth text in the
+pixels' LSBs), ComfyUI (PNG ``prompt`` / ``workflow`` / ``comf``, WebP/JPEG EXIF
+``prompt:``/``workflow:``, JSON UserComment of savers and Civitai), NovelAI (PNG
+``Software``/``Source``/``Comment``, WebP ``{"Comment": ...}``, stealth alpha), InvokeAI
+(``invokeai_metadata`` / ``invokeai_graph``, v2 ``sd-metadata``, 1.x ``Dream``), SwarmUI,
+Fooocus and other JSON ``parameters``, Stability Matrix and Tensor.Art graphs. See ``docs/generation-metadata.md`` for the decision rules.
 
     meta = read_generation_metadata(Path("out.png"))
     if meta is None: ...                 # no generation metadata at all

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ ENTRIES: list[dict[str, Any]] = json.loads((CORPUS / "corpus.json").read_text(en
     "files"
 ]
 SCORED = [e for e in ENTRIES if e["truth"]["kind"] in ("t2i", "i2i")]
+NONE = sum(1 for e in ENTRIES if e["truth"]["kind"] == "none")
 _SOURCE = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}:\S.*$")
 
 
@@ -77,3 +79,23 @@ def test_software_is_named_right(entry: dict[str, Any]) -> None:
 )
 def test_no_generation_metadata_reads_as_none(entry: dict[str, Any]) -> None:
     assert read_generation_metadata(CORPUS / entry["file"]) is None
+
+
+def test_bench_script_scores_the_corpus(capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "genmeta_corpus.py"
+    spec = importlib.util.spec_from_file_location("genmeta_corpus_bench", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = bench  # dataclasses look their module up there
+    try:
+        spec.loader.exec_module(bench)
+    finally:
+        del sys.modules[spec.name]
+    assert bench.main([]) == 0
+    out = capsys.readouterr().out
+    total = next(line for line in out.splitlines() if line.startswith("TOTAL "))
+    files, right, wrong, false_t2i, refused_t2i = total.split()[1:6]
+    assert (files, wrong, false_t2i, refused_t2i) == (str(len(SCORED) + NONE), "0", "0", "0")
+    assert right == files
