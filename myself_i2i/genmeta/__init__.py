@@ -6,7 +6,8 @@ pixels' LSBs), ComfyUI (PNG ``prompt`` / ``workflow`` / ``comf``, WebP/JPEG EXIF
 ``prompt:``/``workflow:``, JSON UserComment of savers and Civitai), NovelAI (PNG
 ``Software``/``Source``/``Comment``, WebP ``{"Comment": ...}``, stealth alpha), InvokeAI
 (``invokeai_metadata`` / ``invokeai_graph``, v2 ``sd-metadata``, 1.x ``Dream``), SwarmUI,
-Fooocus and other JSON ``parameters``, Stability Matrix and Tensor.Art graphs. See ``docs/generation-metadata.md`` for the decision rules.
+Fooocus and other JSON ``parameters``, Stability Matrix and Tensor.Art graphs.
+See ``docs/generation-metadata.md`` for the decision rules.
 
     meta = read_generation_metadata(Path("out.png"))
     if meta is None: ...                 # no generation metadata at all
