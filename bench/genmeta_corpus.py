@@ -7,7 +7,7 @@
 Per category (the software that made the file): files, t2i/i2i right, wrong, the two
 serious errors - "false t2i" (ground truth i2i read as t2i) and "refused t2i" (ground truth
 t2i read as i2i) - files whose t2i/i2i the reader could not tell (unknown or no metadata),
-and whether the software was named right. Ground truth "unknown" files are not scored.
+and whether the software and the model were named right. Ground truth "unknown" files are not scored.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ class Tally:
     untold: int = 0
     software_right: int = 0
     software_scored: int = 0
+    model_right: int = 0
+    model_scored: int = 0
     misses: list[str] = field(default_factory=list)
 
 
@@ -107,6 +109,15 @@ def run(entries: list[dict[str, Any]], locate: Any) -> dict[str, Tally]:
                 t.refused_t2i += 1
             elif v == "untold":
                 t.untold += 1
+            if truth.get("model"):
+                t.model_scored += 1
+                read_model = meta.generator.model if meta is not None else None
+                if read_model and truth["model"] in read_model:
+                    t.model_right += 1
+                else:
+                    t.misses.append(
+                        f"model: {entry['file']} want {truth['model']!r} got {read_model!r}"
+                    )
             if truth.get("software"):
                 t.software_scored += 1
                 read_sw = meta.generator.software if meta is not None else None
@@ -144,16 +155,17 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sum(1 for e in entries if e["truth"]["kind"] == "unknown")
     head = (
         f"{'category':<40} {'files':>5} {'right':>5} {'wrong':>5} {'falseT2I':>8} "
-        f"{'refusedT2I':>10} {'untold':>6} {'software':>9}"
+        f"{'refusedT2I':>10} {'untold':>6} {'software':>9} {'model':>9}"
     )
     print(head)
     print("-" * len(head))
     for name in sorted(tallies, key=lambda n: (n.startswith("TOTAL"), n.lower())):
         t = tallies[name]
         sw = f"{t.software_right}/{t.software_scored}" if t.software_scored else "-"
+        model = f"{t.model_right}/{t.model_scored}" if t.model_scored else "-"
         print(
             f"{name:<40} {t.files:>5} {t.right:>5} {t.wrong:>5} {t.false_t2i:>8} "
-            f"{t.refused_t2i:>10} {t.untold:>6} {sw:>9}"
+            f"{t.refused_t2i:>10} {t.untold:>6} {sw:>9} {model:>9}"
         )
     print(f"(+ {unknown} files whose metadata cannot tell t2i from i2i: not scored)")
     print("held-out: files added after the reader was tuned on the rest (corpus.json 'heldout')")

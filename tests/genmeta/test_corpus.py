@@ -75,6 +75,15 @@ def test_software_is_named_right(entry: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(
+    "entry", [e for e in ENTRIES if "model" in e["truth"]], ids=lambda e: e["file"]
+)
+def test_model_is_named_right(entry: dict[str, Any]) -> None:
+    meta = read_generation_metadata(CORPUS / entry["file"])
+    assert meta is not None
+    assert entry["truth"]["model"] in (meta.generator.model or ""), meta.generator
+
+
+@pytest.mark.parametrize(
     "entry", [e for e in ENTRIES if e["truth"]["kind"] == "none"], ids=lambda e: e["file"]
 )
 def test_no_generation_metadata_reads_as_none(entry: dict[str, Any]) -> None:
