@@ -84,6 +84,15 @@ def test_model_is_named_right(entry: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(
+    "entry", [e for e in ENTRIES if "loras" in e["truth"]], ids=lambda e: e["file"]
+)
+def test_loras_are_listed(entry: dict[str, Any]) -> None:
+    meta = read_generation_metadata(CORPUS / entry["file"])
+    assert meta is not None
+    assert set(entry["truth"]["loras"]) <= {lora.name for lora in meta.generator.loras}
+
+
+@pytest.mark.parametrize(
     "entry", [e for e in ENTRIES if e["truth"]["kind"] == "none"], ids=lambda e: e["file"]
 )
 def test_no_generation_metadata_reads_as_none(entry: dict[str, Any]) -> None:
