@@ -38,7 +38,9 @@ class ImageInput:
 class GenerationMetadata:
     """What the embedded generation metadata says about a picture."""
 
-    source: str  #: "a1111", "comfyui", "novelai", "invokeai"
+    source: (
+        str  #: "a1111", "comfyui", "novelai", "invokeai", "swarmui", "json" (other JSON parameters)
+    )
     kind: GenKind
     generator: Generator
     image_inputs: tuple[ImageInput, ...] = ()

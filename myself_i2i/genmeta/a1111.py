@@ -22,13 +22,36 @@ from myself_i2i.models import Generator, Lora
 
 #: ``Key: value`` pairs of the last infotext line (same grammar as the webui's own parser).
 _RE_PARAM = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
+_RE_TRAILER = re.compile(r"^(?:Negative )?Template:")
 _RE_LORA = re.compile(r"<(lora|lyco):([^:>]+)((?::[^:>]*)*)>", re.IGNORECASE)
 _RE_FORGE_VERSION = re.compile(r"^f\d")
 _RE_CONTROLNET_KEY = re.compile(r"^ControlNet(?:[ -](\d+))?$")
 _RE_CONTROLNET_LEGACY = re.compile(r"^ControlNet-(\d+) (\w[\w ]*)$")
+#: The oldest sd-webui-controlnet infotext (early 2023): one unit as flat keys,
+#: ``ControlNet Enabled: True, ControlNet Module: canny, ControlNet Model: ...``.
+_RE_ADETAILER = re.compile(r"^ADetailer [\w ]+?( \d\w\w)?$")
+_RE_CONTROLNET_FLAT = re.compile(r"^ControlNet ([A-Za-z][\w ]*)$")
+#: reForge's version is ``f<reforge version>-v1.10.1RC...`` (modules_forge/forge_version.py
+#: of Panchovix/stable-diffusion-webui-reForge); Forge's is ``f0.0.17v1.8.0rc...`` or
+#: ``f2.0.1v1.10.1...``.
+_RE_REFORGE_VERSION = re.compile(r"^f\d[\w.]*-v1\.10\.1RC")
+#: A1111 sampler names are words with spaces ("DPM++ 2M", "Euler a"); ComfyUI's are
+#: identifiers (``euler_ancestral``, ``dpmpp_2m_karras``): a ComfyUI save node wrote the text.
+_RE_COMFY_SAMPLER = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)+$")
 
 SOFTWARE_A1111 = "AUTOMATIC1111 stable-diffusion-webui"
 SOFTWARE_FORGE = "Stable Diffusion WebUI Forge"
+SOFTWARE_FORGE_CLASSIC = "Stable Diffusion WebUI Forge - Classic"
+SOFTWARE_FORGE_NEO = "Stable Diffusion WebUI Forge - Neo"
+SOFTWARE_REFORGE = "Stable Diffusion WebUI reForge"
+SOFTWARE_SDNEXT = "SD.Next"
+SOFTWARE_COMFYUI = "ComfyUI"
+SOFTWARE_CIVITAI = "Civitai"
+
+#: SD.Next's ``Operations:`` words that mean an image was fed to the model.
+_SDNEXT_IMAGE_OPS = {"img2img", "inpaint", "outpaint", "control", "instruct", "ipadapter", "edit"}
+#: Keys only SD.Next writes (older SD.Next infotexts have no ``App:``).
+_SDNEXT_KEYS = ("App", "Operations", "Pipeline", "Parser", "Latent sampler")
 
 #: Fields only img2img (or inpaint) writes.
 _IMG2IMG_MARKERS: dict[str, str] = {
@@ -62,12 +85,18 @@ def split_infotext(text: str) -> tuple[str, str, dict[str, str]]:
     """Split an infotext into (prompt, negative prompt, parameters)."""
     lines = text.strip().replace("\r\n", "\n").split("\n")
     params: dict[str, str] = {}
-    last = lines[-1] if lines else ""
-    found = _RE_PARAM.findall(last)
-    if len(found) >= 3:
-        lines = lines[:-1]
-        for k, v in found:
-            params[k.strip()] = _unquote(v.strip())
+    # The parameter line is the last one, except that sd-dynamic-prompts (older versions)
+    # appended "Template: ..." / "Negative Template: ..." lines after it.
+    end = len(lines)
+    while end > 1 and _RE_TRAILER.match(lines[end - 1]):
+        end -= 1
+    for cut in dict.fromkeys((len(lines), end)):
+        found = _RE_PARAM.findall(lines[cut - 1]) if cut > 0 else []
+        if len(found) >= 3:
+            lines = lines[: cut - 1]
+            for k, v in found:
+                params[k.strip()] = _unquote(v.strip())
+            break
     prompt_lines: list[str] = []
     negative_lines: list[str] = []
     in_negative = False
@@ -134,15 +163,44 @@ def _lora_hash_names(params: dict[str, str]) -> list[str]:
     return names
 
 
+def _with_version(name: str, version: str) -> str:
+    return f"{name} {version}" if version else name
+
+
 def _software(params: dict[str, str]) -> str:
+    """The UI that wrote the infotext, from ``Version`` and the keys only some UIs write."""
     version = params.get("Version", "").strip()
-    if not version:
-        return SOFTWARE_A1111
-    if version.lower() == "comfyui":
-        return "ComfyUI"
+    low = version.lower()
+    app = params.get("App", "").strip()
+    if app.lower() == "sd.next" or (
+        app == "" and any(k in params for k in _SDNEXT_KEYS[1:]) and "Version" in params
+    ):
+        return _with_version(SOFTWARE_SDNEXT, version)
+    if app.lower() in ("huggingface.co", "diffusers"):
+        return "Hugging Face diffusers"
+    if app:
+        return app
+    if "Civitai resources" in params or "Civitai metadata" in params:
+        return SOFTWARE_CIVITAI
+    if low == "comfyui" or (
+        not version
+        and (
+            _RE_COMFY_SAMPLER.match(params.get("Sampler", "").strip()) is not None
+            or params.get("Model", "").strip().lower().endswith((".safetensors", ".ckpt"))
+        )
+    ):
+        return SOFTWARE_COMFYUI
+    if low.startswith("fooocus"):
+        return version
+    if low.startswith("classic"):
+        return _with_version(SOFTWARE_FORGE_CLASSIC, version[len("classic") :].lstrip(" -"))
+    if low.startswith("neo"):
+        return _with_version(SOFTWARE_FORGE_NEO, version[len("neo") :].lstrip(" -"))
+    if _RE_REFORGE_VERSION.match(version):
+        return _with_version(SOFTWARE_REFORGE, version)
     if _RE_FORGE_VERSION.match(version):
-        return f"{SOFTWARE_FORGE} {version}"
-    return f"{SOFTWARE_A1111} {version}"
+        return _with_version(SOFTWARE_FORGE, version)
+    return _with_version(SOFTWARE_A1111, version)
 
 
 def _model(params: dict[str, str]) -> str | None:
@@ -172,6 +230,10 @@ def _controlnet_units(params: dict[str, str]) -> list[tuple[str, dict[str, str]]
             legacy.setdefault(f"ControlNet {m2.group(1)}", {})[m2.group(2).strip().lower()] = (
                 value.strip()
             )
+            continue
+        m3 = _RE_CONTROLNET_FLAT.match(key)
+        if m3:
+            legacy.setdefault("ControlNet", {})[m3.group(1).strip().lower()] = value.strip()
     for label, fields in legacy.items():
         if fields.get("enabled", "True").lower() != "false":
             units.append((label, fields))
@@ -191,6 +253,58 @@ def _unit_role(fields: dict[str, str]) -> str:
     if "revision" in module or "clip_vision" in module or module.startswith("t2ia_style"):
         return "image prompt (CLIP vision)"
     return "ControlNet"
+
+
+def _same_number(a: str | None, b: str | None) -> bool:
+    x, y = to_float(a), to_float(b)
+    return x is not None and y is not None and abs(x - y) < 1e-6
+
+
+def _adetailer_leak(params: dict[str, str], hires: list[str]) -> list[str]:
+    """The img2img-looking fields that are ADetailer's own settings, leaked into txt2img.
+
+    ADetailer runs an inpaint pass on detected faces/hands; before v24.4 its pass could
+    overwrite or add ``Denoising strength``, ``Mask blur``, ``Inpaint area`` and
+    ``Masked area padding`` in the txt2img infotext (Bing-su/adetailer CHANGELOG, v24.4.0).
+    A field counts as leaked only when its value is ADetailer's own (same denoising
+    strength, mask blur, padding, "Only masked" when ADetailer inpaints only masked), so a
+    real img2img inpaint with different values is still seen as one.
+    """
+    units = sorted({m.group(1) or "" for k in params for m in [_RE_ADETAILER.match(k)] if m})
+    if not any(f"ADetailer model{u}" in params for u in units):
+        return []
+
+    def ad(field: str) -> list[str]:
+        return [params[f"ADetailer {field}{u}"] for u in units if f"ADetailer {field}{u}" in params]
+
+    leaked: list[str] = []
+    ds = params.get("Denoising strength")
+    if ds is not None and (hires or any(_same_number(ds, v) for v in ad("denoising strength"))):
+        leaked.append("Denoising strength")
+    if "Mask blur" in params and any(_same_number(params["Mask blur"], v) for v in ad("mask blur")):
+        leaked.append("Mask blur")
+    area = params.get("Inpaint area", "").strip().lower()
+    if area == "only masked" and any(
+        v.strip().lower() == "true" for v in ad("inpaint only masked")
+    ):
+        leaked.append("Inpaint area")
+    if "Masked area padding" in params and any(
+        _same_number(params["Masked area padding"], v) for v in ad("inpaint padding")
+    ):
+        leaked.append("Masked area padding")
+    others = [k for k in _INPAINT_MARKERS if k in params and k not in leaked]
+    if others or any(k in params for k in _IMG2IMG_MARKERS):
+        return []  # a real img2img/inpaint field is there too: keep everything
+    if "Denoising strength" in params and "Denoising strength" not in leaked:
+        return []
+    return leaked
+
+
+def _sdnext_image_ops(params: dict[str, str]) -> str:
+    """SD.Next's ``Operations`` words that mean an image input ("" when none)."""
+    ops = params.get("Operations", "")
+    words = {w for w in re.split(r"[^a-z0-9]+", ops.lower()) if w}
+    return ", ".join(sorted(words & _SDNEXT_IMAGE_OPS))
 
 
 def parse_a1111_parameters(text: str) -> GenerationMetadata:
@@ -218,8 +332,19 @@ def parse_a1111_parameters(text: str) -> GenerationMetadata:
         return GenerationMetadata("a1111", GenKind.UNKNOWN, generator, (), tuple(reasons), raw)
 
     hires = sorted(k for k in params if k.startswith("Hires ") or k.startswith("Hires_"))
-    inpaint = [k for k in _INPAINT_MARKERS if k in params]
+    leaked = _adetailer_leak(params, hires)
+    if leaked:
+        reasons.append(
+            f"{', '.join(leaked)} copy ADetailer's own inpaint-pass settings (ADetailer before "
+            "v24.4 leaked them into the txt2img infotext): not an input image"
+        )
+    inpaint = [k for k in _INPAINT_MARKERS if k in params and k not in leaked]
     img2img = [k for k in _IMG2IMG_MARKERS if k in params]
+    ops = _sdnext_image_ops(params)
+    if ops:
+        reasons.append(f"SD.Next 'Operations: {params['Operations']}': an image was fed ({ops})")
+        if not inpaint and not img2img:
+            inputs.append(ImageInput(name="", role="img2img init image"))
     if inpaint:
         reasons.append(f"inpaint fields present ({', '.join(inpaint)}): img2img inpaint")
         inputs.append(ImageInput(name="", role="inpaint image"))
@@ -230,7 +355,7 @@ def parse_a1111_parameters(text: str) -> GenerationMetadata:
             if "Image CFG scale" in img2img:
                 role = _IMG2IMG_MARKERS["Image CFG scale"]
             inputs.append(ImageInput(name="", role=role))
-    if "Denoising strength" in params:
+    if "Denoising strength" in params and "Denoising strength" not in leaked:
         if hires:
             reasons.append(
                 "'Denoising strength' comes with Hires fix fields "

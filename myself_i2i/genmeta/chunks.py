@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import struct
+import zlib
+
 from PIL import Image
 
 from myself_i2i.errors import MetadataError
@@ -107,8 +111,104 @@ def exif_texts(img: Image.Image) -> dict[str, str]:
     except (OSError, ValueError, SyntaxError, TypeError, KeyError):
         sub = {}
     uc = sub.get(_USER_COMMENT)
+    if not isinstance(uc, bytes | str):
+        # SaveImagePlus-style writers put UserComment in IFD0 instead of the Exif IFD.
+        uc = exif.get(_USER_COMMENT)
     if isinstance(uc, bytes | str):
         text = decode_user_comment(uc).strip()
         if text:
             out["UserComment"] = text
+    return out
+
+
+#: Text chunk types, and private chunks known to hold generation text (``key\0text``):
+#: ComfyUI's SaveAnimatedPNG writes ``comf`` chunks after the image data
+#: (comfy_extras/nodes_images.py, SaveAnimatedPNG.save_images).
+_TEXT_TYPES = (b"tEXt", b"zTXt", b"iTXt")
+_PRIVATE_TEXT_TYPES = (b"comf",)
+#: Never walk more chunks than this (a crafted file with millions of empty chunks).
+_MAX_CHUNKS = 100_000
+_MAX_TEXT = 64 * 1024 * 1024
+
+
+def _decode_text_chunk(kind: bytes, data: bytes) -> tuple[str, str] | None:
+    key, sep, rest = data.partition(b"\0")
+    if not sep or not key:
+        return None
+    name = key.decode("latin-1", errors="replace")
+    if kind in (b"tEXt", b"comf"):
+        return name, rest.decode("latin-1" if kind == b"tEXt" else "utf-8", errors="replace")
+    if kind == b"zTXt":
+        if not rest or rest[0] != 0:
+            return None
+        try:
+            return name, zlib.decompress(rest[1:], bufsize=1 << 16).decode(
+                "latin-1", errors="replace"
+            )
+        except zlib.error:
+            return None
+    # iTXt: compression flag, method, language\0, translated keyword\0, text
+    if len(rest) < 2:
+        return None
+    flag, body = rest[0], rest[2:]
+    _lang, _s1, body = body.partition(b"\0")
+    _tkey, _s2, body = body.partition(b"\0")
+    if flag:
+        inflated = _inflate(body)
+        if inflated is None:
+            return None
+        body = inflated
+    return name, body.decode("utf-8", errors="replace")
+
+
+def _inflate(data: bytes) -> bytes | None:
+    """zlib data inflated to at most ``_MAX_TEXT`` bytes (None if larger or damaged)."""
+    try:
+        out = zlib.decompressobj().decompress(data, _MAX_TEXT + 1)
+    except zlib.error:
+        return None
+    return out if len(out) <= _MAX_TEXT else None
+
+
+def png_late_texts(img: Image.Image) -> dict[str, str]:
+    """Text chunks after the image data, and ``comf`` private chunks, without decoding pixels.
+
+    Pillow puts in ``info`` only the text chunks before IDAT; generation UIs sometimes
+    write theirs after it (ComfyUI's animated PNG, tools that append text). The file is
+    walked chunk by chunk with seeks, so a large picture costs no decoding. Returns ``{}``
+    when the file cannot be walked (not a PNG, no file handle).
+    """
+    fp = getattr(img, "fp", None)
+    if img.format != "PNG" or fp is None:
+        return {}
+    out: dict[str, str] = {}
+    try:
+        pos = fp.tell()
+    except (OSError, ValueError):
+        return {}
+    try:
+        fp.seek(8)
+        seen_idat = False
+        for _ in range(_MAX_CHUNKS):
+            head = fp.read(8)
+            if len(head) < 8:
+                break
+            length, kind = struct.unpack(">I4s", head)
+            if kind == b"IEND":
+                break
+            if kind == b"IDAT" or kind == b"fdAT":
+                seen_idat = True
+            wanted = (seen_idat and kind in _TEXT_TYPES) or kind in _PRIVATE_TEXT_TYPES
+            if wanted and length <= _MAX_TEXT:
+                item = _decode_text_chunk(kind, fp.read(length))
+                fp.seek(4, 1)
+                if item is not None:
+                    out.setdefault(*item)
+            else:
+                fp.seek(length + 4, 1)
+    except (OSError, ValueError, struct.error):
+        return out
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            fp.seek(pos)
     return out

@@ -9,6 +9,7 @@ reaches preview nodes, while the graph also saves images it does not reach, is l
 
 from __future__ import annotations
 
+import json
 import re
 from collections import deque
 from collections.abc import Iterable
@@ -169,17 +170,56 @@ def _ancestors(start: str, graph: Graph) -> set[str]:
     return seen
 
 
-def _consumers(graph: Graph) -> dict[str, list[tuple[str, str]]]:
-    """For each node, the (consumer id, input name) pairs that read from it."""
-    out: dict[str, list[tuple[str, str]]] = {nid: [] for nid in graph}
+def _consumers(graph: Graph) -> dict[str, list[tuple[str, str, int]]]:
+    """For each node, the (consumer id, input name, output slot) triples that read from it."""
+    out: dict[str, list[tuple[str, str, int]]] = {nid: [] for nid in graph}
     for nid, node in graph.items():
-        for name, src in _links_of(node, graph):
-            out[src].append((nid, name))
+        for name, value in _inputs(node).items():
+            if _is_link(value, graph):
+                out[str(value[0])].append((nid, name, int(value[1])))
     return out
 
 
+#: Output types through which a loader passes pixels (or latents) on.
+_IMAGE_TYPES = {"IMAGE", "MASK", "LATENT", "VIDEO", "*"}
+#: Output slots of loaders that also output text, when the editor graph is not there to
+#: tell the types: the SD Prompt Reader node (receyuki/comfyui-prompt-reader-node) outputs
+#: IMAGE, MASK, then prompts, seed, steps... read from the file's own metadata.
+_KNOWN_IMAGE_SLOTS: dict[str, frozenset[int]] = {"SDPromptReader": frozenset({0, 1})}
+
+
+def _image_slots(node: dict[str, Any]) -> frozenset[int] | None:
+    """The loader's output slots that carry pixels; None when unknown (then: all)."""
+    types = node.get("_outputs")
+    if isinstance(types, list) and types:
+        return frozenset(
+            i for i, t in enumerate(types) if isinstance(t, str) and t.upper() in _IMAGE_TYPES
+        )
+    return _KNOWN_IMAGE_SLOTS.get(_class(node))
+
+
+def _descendants(
+    start: str, graph: Graph, consumers: dict[str, list[tuple[str, str, int]]]
+) -> set[str]:
+    """Nodes fed by ``start``'s pixel outputs, directly or further down."""
+    slots = _image_slots(graph[start])
+    first = [c for c, _n, slot in consumers[start] if slots is None or slot in slots]
+    seen = set(first)
+    todo = list(first)
+    while todo:
+        nid = todo.pop()
+        for cid, _name, _slot in consumers[nid]:
+            if cid not in seen:
+                seen.add(cid)
+                todo.append(cid)
+    return seen
+
+
 def _role(
-    loader_id: str, graph: Graph, consumers: dict[str, list[tuple[str, str]]], allowed: set[str]
+    loader_id: str,
+    graph: Graph,
+    consumers: dict[str, list[tuple[str, str, int]]],
+    allowed: set[str],
 ) -> tuple[str, list[str]]:
     """What the loaded image is used for (nearest telling consumer) and the path to it."""
     loader_cls = _class(graph[loader_id])
@@ -189,7 +229,7 @@ def _role(
     seen = {loader_id}
     while queue:
         nid = queue.popleft()
-        for cid, name in consumers[nid]:
+        for cid, name, _slot in consumers[nid]:
             if cid not in allowed or cid in seen:
                 continue
             seen.add(cid)
@@ -310,14 +350,21 @@ def _analyse(graph: Graph) -> tuple[list[ImageInput], set[str], list[str], bool]
         cls = _class(node)
         name = _image_name(node)
         label = f"{cls} node {nid}" + (f" ({name!r})" if name else "")
-        reached = [o for o in outputs if nid in reach[o]]
+        fed = _descendants(nid, graph, consumers)
+        reached = [o for o in outputs if o in fed]
         if not reached:
-            reasons.append(f"{label} is not connected to any output: not an input")
+            if any(nid in reach[o] for o in outputs):
+                reasons.append(
+                    f"{label}: only its text/number outputs are used, its IMAGE/MASK outputs "
+                    "reach no output: not an image input"
+                )
+            else:
+                reasons.append(f"{label} is not connected to any output: not an input")
             continue
         if saving and all(_is_preview(graph[o]) for o in reached):
             reasons.append(f"{label} only reaches preview nodes, not the saved image: not counted")
             continue
-        allowed: set[str] = set().union(*(reach[o] for o in reached))
+        allowed: set[str] = set().union(*(reach[o] for o in reached)) & (fed | {nid})
         role, path = _role(nid, graph, consumers, allowed)
         inputs.append(ImageInput(name=name, role=role, node_id=nid))
         out = reached[0]
@@ -353,6 +400,63 @@ def _result(graph: Graph, raw: dict[str, str], origin: str) -> GenerationMetadat
     return GenerationMetadata("comfyui", kind, generator, tuple(inputs), tuple(reasons), raw)
 
 
+#: Top-level entries of an API graph that are not nodes (Civitai adds ``extra`` and
+#: ``extraMetadata`` to the graph it stores in a JPEG's UserComment).
+_NOT_NODES = {"extra", "extraMetadata", "extra_data", "extra_pnginfo"}
+
+
+def _output_types(workflow_text: str | None) -> dict[str, list[Any]]:
+    """Node id → output types, from the editor graph stored beside an API graph."""
+    if not workflow_text:
+        return {}
+    try:
+        data = json.loads(workflow_text)
+    except (ValueError, RecursionError):
+        return {}
+    out: dict[str, list[Any]] = {}
+    if isinstance(data, dict) and isinstance(data.get("nodes"), list):
+        for node in data["nodes"]:
+            if isinstance(node, dict) and isinstance(node.get("outputs"), list):
+                out[str(node.get("id"))] = [
+                    o.get("type") if isinstance(o, dict) else None for o in node["outputs"]
+                ]
+    return out
+
+
+def _software(graph: Graph, chunks: dict[str, str]) -> str | None:
+    """The service or front end that ran the ComfyUI graph, when it says so."""
+    if "smproj" in chunks:
+        return "Stability Matrix"
+    if "generation_data" in chunks:
+        return "Tensor.Art"
+    if "_civitai" in chunks:
+        return "Civitai"
+    for node in graph.values():
+        name = _inputs(node).get("ckpt_name")
+        if isinstance(name, str) and name.startswith("urn:air:"):
+            return "Civitai"
+    return None
+
+
+def _any_loader(data: Any, depth: int = 0) -> bool:
+    """Whether an editor graph (subgraph definitions included) holds an active image loader."""
+    if depth > 20:
+        return True
+    if isinstance(data, dict):
+        t = data.get("type")
+        if isinstance(t, str) and ("widgets_values" in data or "mode" in data):
+            widgets = data.get("widgets_values")
+            probe: dict[str, Any] = {"class_type": t, "inputs": {}}
+            if isinstance(widgets, list) and widgets and isinstance(widgets[0], str):
+                probe["inputs"]["image"] = widgets[0]
+            if data.get("mode", 0) not in (2, 4) and is_image_loader(probe):
+                return True
+        return any(_any_loader(v, depth + 1) for v in data.values() if isinstance(v, dict | list))
+    if isinstance(data, list):
+        return any(_any_loader(v, depth + 1) for v in data if isinstance(v, dict | list))
+    return False
+
+
 def parse_comfyui(chunks: dict[str, str], *, what: str = "image") -> GenerationMetadata:
     """Read ComfyUI ``prompt`` (preferred) or ``workflow`` text.
 
@@ -362,19 +466,41 @@ def parse_comfyui(chunks: dict[str, str], *, what: str = "image") -> GenerationM
     raw = pick(chunks, ("prompt", "workflow"))
     if "prompt" in chunks:
         data = load_json(chunks["prompt"], what=what, key="prompt")
+        civitai = isinstance(data, dict) and "extraMetadata" in data
+        if isinstance(data, dict):
+            data = {k: v for k, v in data.items() if k not in _NOT_NODES}
         graph = _validate(data, what=what, key="prompt")
-        return _result(graph, raw, "ComfyUI API graph")
-    data = load_json(chunks["workflow"], what=what, key="workflow")
-    graph, ignored, notes = workflow_to_graph(data, what=what)
-    meta = _result(graph, raw, "ComfyUI editor graph (no API graph embedded)")
-    reasons = [*meta.reasons, *ignored, *notes]
-    kind = meta.kind
-    if notes and kind is GenKind.T2I:
-        kind = GenKind.UNKNOWN
-        reasons.append("the editor graph cannot be followed completely: cannot tell")
-    return GenerationMetadata(
-        "comfyui", kind, meta.generator, meta.image_inputs, tuple(reasons), raw
-    )
+        for nid, types in _output_types(chunks.get("workflow")).items():
+            if nid in graph:
+                graph[nid]["_outputs"] = types
+        meta = _result(graph, raw, "ComfyUI API graph")
+        if civitai:
+            chunks = {**chunks, "_civitai": "1"}
+    else:
+        wf = load_json(chunks["workflow"], what=what, key="workflow")
+        graph, ignored, notes = workflow_to_graph(wf, what=what)
+        meta = _result(graph, raw, "ComfyUI editor graph (no API graph embedded)")
+        reasons = [*meta.reasons, *ignored, *notes]
+        kind = meta.kind
+        if notes and kind is GenKind.T2I:
+            if _any_loader(wf):
+                kind = GenKind.UNKNOWN
+                reasons.append("the editor graph cannot be followed completely: cannot tell")
+            else:
+                reasons.append(
+                    "no active image loader anywhere in the editor graph, so unfollowed links "
+                    "cannot bring an image in: text to image"
+                )
+        meta = GenerationMetadata(
+            "comfyui", kind, meta.generator, meta.image_inputs, tuple(reasons), raw
+        )
+    software = _software(graph, chunks)
+    if software is not None:
+        gen = Generator(software=software, model=meta.generator.model, loras=meta.generator.loras)
+        meta = GenerationMetadata(
+            meta.source, meta.kind, gen, meta.image_inputs, meta.reasons, meta.raw
+        )
+    return meta
 
 
 # --------------------------------------------------------------------------- editor graph
@@ -440,7 +566,10 @@ def workflow_to_graph(data: Any, *, what: str = "image") -> tuple[Graph, list[st
                 inputs.setdefault(key, value)
             if cls not in _WIDGETS and widgets and isinstance(widgets[0], str):
                 inputs.setdefault("image" if _IMAGE_EXT.search(widgets[0]) else "_w0", widgets[0])
-        api_node = {"class_type": cls, "inputs": inputs}
+        api_node: dict[str, Any] = {"class_type": cls, "inputs": inputs}
+        outs = node.get("outputs")
+        if isinstance(outs, list):
+            api_node["_outputs"] = [o.get("type") if isinstance(o, dict) else None for o in outs]
         if mode in (2, 4) and (
             is_image_loader(api_node) or "lora_name" in inputs or cls in _WIDGETS
         ):

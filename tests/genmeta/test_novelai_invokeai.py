@@ -249,9 +249,21 @@ def test_plain_text_prompt_chunk_is_not_comfyui(tmp_path: Path) -> None:
     assert read_generation_metadata(path) is None
 
 
-def test_json_parameters_from_another_ui_is_unknown(tmp_path: Path) -> None:
+def test_swarmui_json_parameters_are_read_as_swarmui(tmp_path: Path) -> None:
+    # Issue 10: JSON `parameters` are read as what they are, not as UNKNOWN.
     text = json.dumps({"sui_image_params": {"prompt": "a cat", "model": "x", "steps": 20}})
     meta = read_generation_metadata(png_with_text(tmp_path / "a.png", {"parameters": text}))
     assert meta is not None
-    assert meta.kind is GenKind.UNKNOWN
-    assert meta.generator.software is None
+    assert meta.kind is GenKind.T2I
+    assert meta.generator.software == "SwarmUI"
+    assert meta.generator.model == "x"
+
+
+def test_swarmui_init_image_creativity_is_an_image_input(tmp_path: Path) -> None:
+    params = {"prompt": "a cat", "model": "x", "initimagecreativity": 0.6, "swarm_version": "0.9"}
+    text = json.dumps({"sui_image_params": params})
+    meta = read_generation_metadata(png_with_text(tmp_path / "a.png", {"parameters": text}))
+    assert meta is not None
+    assert meta.kind is GenKind.I2I
+    assert meta.generator.software == "SwarmUI 0.9"
+    assert [i.role for i in meta.image_inputs] == ["img2img init image"]

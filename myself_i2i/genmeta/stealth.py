@@ -1,0 +1,111 @@
+""" "Stealth" generation text hidden in the least significant bits of the pixels.
+
+Written by the sd-webui-stealth-pnginfo extension (A1111 / Forge, also built into Forge
+and reForge) and by NovelAI, so the text survives tools that strip PNG chunks:
+
+- a 15-byte signature: ``stealth_pnginfo`` / ``stealth_pngcomp`` in the alpha channel's
+  LSBs, ``stealth_rgbinfo`` / ``stealth_rgbcomp`` in the LSBs of R, G, B;
+- a 32-bit big-endian payload length in bits;
+- the payload: the infotext (``…comp``: gzip-compressed). NovelAI's payload is gzip'd JSON
+  of its PNG text chunks (``Comment``, ``Software``, ``Source``...).
+
+Bits are read column by column (x outer, y inner), as both writers do
+(sd_webui_stealth_pnginfo ``read_info_from_image_stealth``; NovelAI ``nai_meta.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+_SIGNATURES = {
+    b"stealth_pnginfo": ("alpha", False),
+    b"stealth_pngcomp": ("alpha", True),
+    b"stealth_rgbinfo": ("rgb", False),
+    b"stealth_rgbcomp": ("rgb", True),
+}
+_SIG_BITS = 15 * 8
+#: A stealth payload larger than this is not generation text (refuse to inflate it).
+_MAX_PAYLOAD_BYTES = 8 * 1024 * 1024
+
+
+def _bits(arr: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """LSBs of an (h, w) or (h, w, k) array, x outer, y inner, then channel."""
+    if arr.ndim == 2:
+        return np.asarray(arr.T.reshape(-1) & 1, dtype=np.uint8)
+    return np.asarray(arr.transpose(1, 0, 2).reshape(-1) & 1, dtype=np.uint8)
+
+
+def _to_int(bits: np.ndarray[Any, Any]) -> int:
+    return int.from_bytes(np.packbits(bits).tobytes(), "big")
+
+
+def _payload(bits: np.ndarray[Any, Any], where: str) -> tuple[bytes, bool] | None:
+    if len(bits) < _SIG_BITS + 32:
+        return None
+    sig = np.packbits(bits[:_SIG_BITS]).tobytes()
+    if sig not in _SIGNATURES or _SIGNATURES[sig][0] != where:
+        return None
+    compressed = _SIGNATURES[sig][1]
+    length = _to_int(bits[_SIG_BITS : _SIG_BITS + 32])
+    start = _SIG_BITS + 32
+    if length <= 0 or length % 8 or length // 8 > _MAX_PAYLOAD_BYTES:
+        return None
+    if start + length > len(bits):
+        return None
+    return np.packbits(bits[start : start + length]).tobytes(), compressed
+
+
+def stealth_texts(img: Image.Image) -> dict[str, str]:
+    """Generation text hidden in ``img``'s pixel LSBs, as PNG-like text chunks; ``{}`` if none.
+
+    An A1111 / Forge payload comes back as ``{"parameters": infotext}``, a NovelAI one as
+    its text chunks (``Comment``, ``Software``...). Decodes the pixels: call it only when
+    the file carries no other generation metadata.
+    """
+    if img.format not in ("PNG", "WEBP") or img.mode not in ("RGB", "RGBA", "LA", "P", "PA"):
+        return {}
+    try:
+        rgba = img.convert("RGBA") if img.mode != "RGB" else img
+        arr = np.asarray(rgba)
+    except (OSError, ValueError, SyntaxError):
+        return {}
+    candidates: list[tuple[str, np.ndarray[Any, Any]]] = []
+    if arr.ndim == 3 and arr.shape[2] == 4 and "A" in img.getbands():
+        candidates.append(("alpha", _bits(arr[:, :, 3])))
+    if arr.ndim == 3:
+        candidates.append(("rgb", _bits(arr[:, :, :3])))
+    for where, bits in candidates:
+        found = _payload(bits, where)
+        if found is None:
+            continue
+        data, compressed = found
+        if compressed:
+            try:
+                # Bounded: a crafted payload must not inflate to gigabytes.
+                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                data = inflater.decompress(data, _MAX_PAYLOAD_BYTES + 1)
+            except zlib.error:
+                continue
+            if len(data) > _MAX_PAYLOAD_BYTES:
+                continue
+        text = data.decode("utf-8", errors="replace").strip()
+        if text.startswith("{"):
+            try:
+                obj = json.loads(text)
+            except ValueError:
+                obj = None
+            if isinstance(obj, dict) and ("Comment" in obj or "Software" in obj):
+                out = {
+                    str(k): v if isinstance(v, str) else json.dumps(v)
+                    for k, v in obj.items()
+                    if isinstance(k, str)
+                }
+                out["stealth"] = where
+                return out
+        return {"parameters": text, "stealth": where}
+    return {}
