@@ -71,6 +71,7 @@ resource.setrlimit(resource.RLIMIT_AS, (2 * 1024**3, 2 * 1024**3))
 from myself_i2i.errors import MyselfI2IError
 from myself_i2i.keyring import Keyring
 from myself_i2i.verify import VerifyOptions, verify_bytes
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 opts = VerifyOptions(
     key_token=sys.argv[3], keyring=Keyring(Path(sys.argv[1]) / "none"), use_default_repositories=False
 )
@@ -78,7 +79,7 @@ try:
     verdict = verify_bytes(Path(sys.argv[1]).read_bytes(), sys.argv[2], opts).verdict.value
 except MyselfI2IError as e:
     verdict = type(e).__name__
-print(verdict, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+print(verdict, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, base)
 
 """
 
@@ -101,6 +102,8 @@ def test_cbor_length_edit_in_an_assertion_stays_under_300_mb(tmp_path: Path, ind
         text=True,
         timeout=120,
     )
-    verdict, peak_mib = proc.stdout.split()
+    verdict, peak_mib, base_mib = proc.stdout.split()
     assert verdict in ("invalid", "tampered"), proc.stderr  # refused before c2pa allocates
-    assert int(peak_mib) < 300, (peak_mib, proc.stderr[-2000:])
+    # ru_maxrss survives exec on Linux, so a child forked from a big pytest process starts
+    # high: what counts is the growth after the imports (the issue's bound: under 300 MB)
+    assert int(peak_mib) - int(base_mib) < 100, (verdict, peak_mib, base_mib)
