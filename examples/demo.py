@@ -88,11 +88,12 @@ run("sign", str(HERE / "i2i_output.png"), "--t2i", "-o", str(OUT / "dishonest.pn
 
 post = f"New picture! #Myself_i2i {token}"
 step(f"5. Verify both with the post text: {post!r}", "5. 投稿文と一緒に両方を検証")
+# From here on, a viewer's machine: the artist's own machine would trust the artist's key.
+ENV["MYSELF_I2I_HOME"] = str(OUT / "viewer-home")
 run("verify", str(OUT / "t2i.signed.png"), "--text", post)
 run("verify", str(OUT / "i2i.signed.png"), "--text", post, "--lang", "ja")
 run("verify", str(OUT / "t2i.signed.png"), "--text", "#t2i #Myself_i2i", expect=11)  # no token
-ENV["MYSELF_I2I_HOME"] = str(OUT / "viewer-home")  # a viewer who trusts the artist
-run("trust", "add", token, "--name", "@demo_artist")
+run("trust", "add", token, "--name", "@demo_artist")  # the viewer now trusts the artist
 run("verify", str(OUT / "i2i.signed.png"), "--text", "#Noi2i", expect=0)
 
 step(
