@@ -145,13 +145,16 @@ def default_output(path: Path) -> Path:
 
 
 def _refuse_not_permitted(path: Path) -> PledgeRefused:
+    import shlex
+
+    q = shlex.quote(str(path))  # the command must run as printed, spaces and all
     return PledgeRefused(
         f"{path}: this source is not registered as yours or permitted, so the pledge cannot be "
-        f"signed. Register it with `myself-i2i sources add {path} --relation own-drawing` "
+        f"signed. Register it with `myself-i2i sources add {q} --relation own-drawing` "
         "(or own-photo / own-generation), or give `--relation permitted --evidence "
         '"how the author permitted it"`.',
         f"{path}: この素材は自分のもの・許可済みとして登録されていないため、宣言に署名できません。"
-        f"`myself-i2i sources add {path} --relation own-drawing`（または own-photo / "
+        f"`myself-i2i sources add {q} --relation own-drawing`（または own-photo / "
         'own-generation）で登録するか、`--relation permitted --evidence "作者の許可の内容"` '
         "を指定してください。",
     )
