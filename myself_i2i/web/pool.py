@@ -98,6 +98,11 @@ class WorkerFailure(Exception):
 
 # --- the worker process ------------------------------------------------------------------
 
+_INTERNAL = Text(
+    "Internal error while verifying; the server log has the details.",
+    "検証中に内部エラーが発生しました。詳細はサーバーのログにあります。",
+)
+
 
 def _public_names(repos: list[Any]) -> dict[str, str]:
     """Server paths in report text -> what a visitor may see (a folder's base name)."""
@@ -149,6 +154,8 @@ class _Verifier:
                 repos.append(LocalRepository.open(LocalRepository.default_path()))
         self.repos = repos
         self.names = _public_names(repos)
+        if settings.keyring_path:
+            self.names[settings.keyring_path] = Path(settings.keyring_path).name
 
     def run(self, job: Job) -> Outcome:
         from myself_i2i.errors import ConfigError, InputError, MyselfI2IError
@@ -170,21 +177,17 @@ class _Verifier:
         except MyselfI2IError as e:
             # InputError / ImageError (corrupt, truncated, bomb) and ConfigError (a malformed
             # key token) are the client's; anything else is the server's setup.
-            status = 422 if isinstance(e, (InputError, ConfigError)) else 500
-            if status == 500:
+            if not isinstance(e, (InputError, ConfigError)):
+                # The server's own setup (a damaged keyring, a broken repository): the
+                # operator reads the details in the log, a visitor gets no server paths.
                 print(f"myself_i2i.web worker: {e.diagnostics()}", file=sys.stderr)
-            text = Text(scrub(e.text.en, self.names), scrub(e.text.ja, self.names))
-            return Outcome(status, text=text)
+                return Outcome(500, text=_INTERNAL)
+            return Outcome(
+                422, text=Text(scrub(e.text.en, self.names), scrub(e.text.ja, self.names))
+            )
         except Exception:
             traceback.print_exc(file=sys.stderr)
-            return Outcome(
-                500,
-                text=Text(
-                    "Internal error while verifying; the server log has the details.",
-                    "検証中に内部エラーが発生しました。詳細はサーバーのログにあります。",
-                ),
-                retire=True,
-            )
+            return Outcome(500, text=_INTERNAL, retire=True)
 
     def _verify(self, job: Job) -> dict[str, Any]:
         from myself_i2i.keyring import Keyring
