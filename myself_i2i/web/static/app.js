@@ -41,7 +41,9 @@ const UI = {
     trusted: "Trusted",
     trustedWhy: (n) => `in this server's keyring as “${n}”`,
     trustedWhyPublic: (n) => `listed by the operator of this server as “${n}” (only that)`,
+    colon: ": ",
     signedAt: "Signed at",
+    tokenUnconfirmed: "key token not confirmed",
     notRecordedTime: "not recorded",
     certificate: "Certificate",
     issuedBy: "issued by",
@@ -122,7 +124,9 @@ const UI = {
     trusted: "信頼済み",
     trustedWhy: (n) => `このサーバーのキーリングに「${n}」として登録`,
     trustedWhyPublic: (n) => `このサーバーの運営者が「${n}」として登録（それ以上の意味はありません）`,
+    colon: "：",
     signedAt: "署名日時",
+    tokenUnconfirmed: "キートークンは確認できません",
     notRecordedTime: "記録なし",
     certificate: "証明書",
     issuedBy: "発行者",
@@ -251,7 +255,8 @@ function msg(m) {
 function formatTime(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
-  const opts = { dateStyle: "medium", timeStyle: "short", timeZoneName: "short" };
+  // (dateStyle cannot be combined with timeZoneName: the fields are named one by one)
+  const opts = { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" };
   try {
     return new Intl.DateTimeFormat(lang === "ja" ? "ja-JP" : "en-GB", opts).format(d);
   } catch (e) {
@@ -318,13 +323,13 @@ function signerSection(r) {
   else [badge, why] = [el("span", { class: "badge b-caution" }, t.untrusted), t.untrustedWhy];
   const cert = [];
   if (s.subject && s.subject !== s.name) cert.push(s.subject);
-  if (s.issuer) cert.push(`${t.issuedBy}: ${s.issuer}`);
+  if (s.issuer) cert.push(`${t.issuedBy}${t.colon}${s.issuer}`);
   return section(
     t.signer,
-    el("p", {}, el("strong", { id: "signer-name" }, name || "?"), " ", s.token ? el("span", { class: "token", id: "signer-token" }, s.token) : null),
+    el("p", {}, el("strong", { id: "signer-name" }, name || "?"), " ", s.token ? el("span", { class: "token", id: "signer-token" }, s.token) : el("span", { class: "hint" }, `(${t.tokenUnconfirmed})`)),
     el("p", { id: "signer-trust", "data-match": s.tokenMatchesPost === null || s.tokenMatchesPost === undefined ? "none" : String(s.tokenMatchesPost) }, badge, why),
-    "signedAt" in s ? el("p", { id: "signed-at" }, `${t.signedAt}: `, s.signedAt ? el("time", { datetime: s.signedAt }, formatTime(s.signedAt)) : t.notRecordedTime) : null,
-    cert.length ? el("p", { class: "hint", id: "signer-cert" }, `${t.certificate}: ${cert.join(" — ")}`) : null,
+    "signedAt" in s ? el("p", { id: "signed-at" }, `${t.signedAt}${t.colon}`, s.signedAt ? el("time", { datetime: s.signedAt }, formatTime(s.signedAt)) : t.notRecordedTime) : null,
+    cert.length ? el("p", { class: "hint", id: "signer-cert" }, `${t.certificate}${t.colon}${cert.join(" — ")}`) : null,
   );
 }
 
