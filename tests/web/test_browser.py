@@ -183,7 +183,9 @@ def test_tampered_is_red_says_what_changed_and_has_no_green_ticks(
     _shot(page, "tampered")
 
 
-def _patched_reports(pg: Page, server: str, image: Path, text: str = "", **changes: object) -> None:
+def _patched_reports(
+    pg: Page, server: str, image: Path, changes: dict[str, object], text: str = ""
+) -> None:
     """Answer with the real server's report on ``image``, changed as a newer library would.
 
     (Playwright's ``route.fetch`` loses the multipart file, so the report is fetched here.)
@@ -215,14 +217,14 @@ def test_tampered_shows_the_key_token_and_whether_it_matched_the_post(
         page,
         server,
         pictures.tampered_png,
-        f"#Myself_i2i {pictures.identity.token}",
-        **{
+        {
             "signer.token": pictures.identity.token,
             "signer.tokenMatchesPost": True,
             "signer.signedAt": "2026-11-30T09:15:00Z",
             "signer.subject": "CN=alice",
             "signer.issuer": "CN=alice personal CA",
         },
+        f"#Myself_i2i {pictures.identity.token}",
     )
     _verify(page, pictures.tampered_png, text=f"#Myself_i2i {pictures.identity.token}")
     assert _banner(page)[0] == "tampered"
@@ -242,7 +244,7 @@ def test_tampered_shows_the_key_token_and_whether_it_matched_the_post(
 
 
 def test_a_null_signing_time_says_not_recorded(page: Page, server: str, pictures: Pictures) -> None:
-    _patched_reports(page, server, pictures.t2i_jpeg, **{"signer.signedAt": None})
+    _patched_reports(page, server, pictures.t2i_jpeg, {"signer.signedAt": None})
     _verify(page, pictures.t2i_jpeg)
     assert page.inner_text("#signed-at") == "Signed at: not recorded"
 
@@ -258,7 +260,7 @@ def test_a_null_signing_time_says_not_recorded(page: Page, server: str, pictures
 def test_new_verdicts_are_red(
     page: Page, server: str, pictures: Pictures, verdict: str, title: str
 ) -> None:
-    _patched_reports(page, server, pictures.t2i_jpeg, verdict=verdict)
+    _patched_reports(page, server, pictures.t2i_jpeg, {"verdict": verdict})
     _verify(page, pictures.t2i_jpeg)
     assert _banner(page) == (verdict, title, BAD_BG)
     assert _green_marks(page) == []
