@@ -381,7 +381,13 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        text = Text(str(exc.detail), str(exc.detail))
+        if exc.status_code == 400:  # FastAPI could not parse the body
+            text = Text(
+                "The request body is not valid multipart/form-data.",
+                "リクエスト本体が正しい multipart/form-data ではありません。",
+            )
+        else:
+            text = Text(str(exc.detail), str(exc.detail))
         return _error(exc.status_code, text, exc.headers)
 
     @app.exception_handler(RequestValidationError)

@@ -186,8 +186,10 @@ class _Verifier:
                 422, text=Text(scrub(e.text.en, self.names), scrub(e.text.ja, self.names))
             )
         except Exception:
+            # A bug or an untranslated decoder error: logged, answered, and the worker kept
+            # (restarting it would let a cheap file cost a second of start-up each time).
             traceback.print_exc(file=sys.stderr)
-            return Outcome(500, text=_INTERNAL, retire=True)
+            return Outcome(500, text=_INTERNAL)
 
     def _verify(self, job: Job) -> dict[str, Any]:
         from myself_i2i.keyring import Keyring
