@@ -12,11 +12,11 @@
    accepts), a truncated signed PNG, a signed PNG with a 64 MB zTXt chunk.
 2. Starts ``python -m myself_i2i serve`` (the real CLI: worker processes, head and body
    deadlines) as a subprocess on 127.0.0.1 and a free port, and waits for /api/health.
-3. Runs ``--concurrency`` clients for ``--duration`` seconds. Each client takes the next
-   kind from a fixed cycle (8 valid, 2 garbage, 1 PNG garbage, 2 bombs, 2 picture bombs,
-   2 truncated, 2 zTXt, 1 slow body per 20): a slow-body client announces 200 kB and
-   trickles 64 bytes every 0.5 s until the server answers or closes. Other requests are
-   ordinary httpx requests (each client one keep-alive connection). A valid client waits
+3. Runs ``--concurrency`` clients for ``--duration`` seconds. ``--slow-clients`` of them
+   (5) are slow bodies, one after another: each announces 200 kB and trickles 64 bytes
+   every 0.5 s until the server answers or closes. The others take the next kind from a
+   fixed cycle (8 valid, 2 garbage, 1 PNG garbage, 2 bombs, 2 picture bombs, 2
+   truncated, 2 zTXt per 19) as httpx requests (each client one keep-alive connection). A valid client waits
    Retry-After after a 503 and tries again, up to 5 times (its latency counts the waits);
    a hostile client sends its next request at once.
 4. Samples the RSS of the server and all its child processes (psutil) every 0.1 s, and
@@ -63,7 +63,7 @@ GB = 1024 * MB
 #: How often a valid client tries again after a 503 (waiting Retry-After each time).
 RETRIES = 5
 
-#: One cycle of request kinds (20 requests).
+#: One cycle of request kinds (19 requests) of the ordinary clients.
 CYCLE = (
     ["valid"] * 8
     + ["garbage"] * 2
@@ -72,8 +72,8 @@ CYCLE = (
     + ["picture-bomb"] * 2
     + ["truncated"] * 2
     + ["ztxt"] * 2
-    + ["slow-body"]
 )
+KINDS = [*CYCLE, "slow-body"]
 
 
 def _free_port() -> int:
@@ -202,7 +202,7 @@ async def _client(
     i = start
     async with httpx.AsyncClient(base_url=base, timeout=120) as client:
         while time.monotonic() < end:
-            kind = CYCLE[i % len(CYCLE)]
+            kind = CYCLE[i % len(CYCLE)] if start >= 0 else "slow-body"
             i += 1
             if kind == "slow-body":
                 tally.count(kind, await _slow_body(port, 120))
@@ -277,6 +277,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--duration", type=float, default=60.0, help="seconds of load")
     ap.add_argument("--concurrency", type=int, default=50)
+    ap.add_argument("--slow-clients", type=int, default=5, help="of the concurrency")
     ap.add_argument("--size", type=int, default=768, help="valid picture edge in pixels")
     ap.add_argument("--workers", type=int, default=2, help="verification processes")
     ap.add_argument("--memory-limit-mb", type=int, default=768, help="per worker")
@@ -327,7 +328,15 @@ def main() -> int:
                 end = t0 + args.duration
                 await asyncio.gather(
                     *(
-                        _client(base, port, uploads, i * 7, t0, end, tally)
+                        _client(
+                            base,
+                            port,
+                            uploads,
+                            -1 if i < args.slow_clients else i * 7,
+                            t0,
+                            end,
+                            tally,
+                        )
                         for i in range(args.concurrency)
                     )
                 )
@@ -356,7 +365,8 @@ def main() -> int:
     sizes = ", ".join(f"{u.name} {len(u.data) // 1024} kB" for u in uploads["valid"])
     print(f"valid pictures {args.size}x{args.size}: {sizes}")
     print(
-        f"load: {args.concurrency} clients for {args.duration:.0f} s, "
+        f"load: {args.concurrency} clients ({args.slow_clients} slow bodies) for "
+        f"{args.duration:.0f} s, "
         f"{args.workers} workers of {args.memory_limit_mb} MB"
     )
     during = sum(1 for t in tally.done_at if t - t0 <= args.duration)
@@ -375,7 +385,7 @@ def main() -> int:
     every = Counter(int((t - t0) // 10) for t in tally.done_at)
     print("all answers per 10 s:   " + " ".join(str(every[w]) for w in range(n_windows)))
     print("answers by kind and status:")
-    for kind in dict.fromkeys(CYCLE):
+    for kind in dict.fromkeys(KINDS):
         counts = tally.statuses.get(kind, Counter())
         print(f"  {kind:13} " + ", ".join(f"{s}: {n}" for s, n in sorted(counts.items())))
     print(

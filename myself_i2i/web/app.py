@@ -93,6 +93,11 @@ class WebConfig:
         time_limit: seconds one verification may take; then the worker is killed and
             replaced, and the client gets 503.
         queue_timeout: seconds a request may wait for a worker before 503.
+        heavy_pixels: a picture declaring more pixels than this (or whose size cannot be
+            read from its header) is heavy: at most ``heavy_workers`` workers verify heavy
+            pictures at once, and at most 4 more may wait, so large pictures (decompression
+            bombs among them) cannot take every worker from ordinary ones.
+        heavy_workers: workers that may be busy with heavy pictures at once.
         max_requests: verify requests in progress at once (receiving, waiting or being
             verified); more get 503 before their body is read.
         body_timeout: seconds to receive a whole request body; slower clients get 408.
@@ -110,6 +115,8 @@ class WebConfig:
     memory_limit_bytes: int | None = 768 * MB
     time_limit: float = 20.0
     queue_timeout: float = 30.0
+    heavy_pixels: int = 16_000_000
+    heavy_workers: int = 1
     max_requests: int = 64
     body_timeout: float = 30.0
     header_timeout: float = 10.0
@@ -121,10 +128,15 @@ class WebConfig:
                 f"max_upload_bytes must be at least 1024 (got {self.max_upload_bytes}).",
                 f"max_upload_bytes は 1024 以上にしてください（{self.max_upload_bytes}）。",
             )
-        if self.workers < 1 or self.queue_size < 0 or self.max_requests < 1:
+        if (
+            self.workers < 1
+            or self.queue_size < 0
+            or self.max_requests < 1
+            or self.heavy_workers < 1
+        ):
             raise ConfigError(
-                "workers and max_requests must be at least 1, queue_size at least 0.",
-                "workers と max_requests は 1 以上、queue_size は 0 以上にしてください。",
+                "workers, heavy_workers and max_requests must be at least 1, queue_size at least 0.",
+                "workers・heavy_workers・max_requests は 1 以上、queue_size は 0 以上にしてください。",
             )
         if self.memory_limit_bytes is not None and self.memory_limit_bytes < 256 * MB:
             raise ConfigError(
@@ -293,6 +305,53 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
+def _declared_pixels(head: bytes) -> int | None:
+    """Width x height as the image's header declares it, read without decoding anything.
+
+    Only the fixed header fields are read (PNG IHDR, JPEG SOF, WebP VP8/VP8L/VP8X): enough
+    to send a large picture to the heavy lane. None when they cannot be found.
+    """
+    if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR" and len(head) >= 24:
+        return int.from_bytes(head[16:20], "big") * int.from_bytes(head[20:24], "big")
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP" and len(head) >= 30:
+        kind = head[12:16]
+        if kind == b"VP8 ":
+            w = int.from_bytes(head[26:28], "little") & 0x3FFF
+            h = int.from_bytes(head[28:30], "little") & 0x3FFF
+            return w * h
+        if kind == b"VP8L":
+            bits = int.from_bytes(head[21:25], "little")
+            return ((bits & 0x3FFF) + 1) * (((bits >> 14) & 0x3FFF) + 1)
+        if kind == b"VP8X":
+            w = int.from_bytes(head[24:27], "little") + 1
+            h = int.from_bytes(head[27:30], "little") + 1
+            return w * h
+        return None
+    if head.startswith(b"\xff\xd8"):
+        i = 2
+        while i + 9 <= len(head):
+            if head[i] != 0xFF:
+                return None
+            marker = head[i + 1]
+            if marker == 0xFF:  # fill byte
+                i += 1
+                continue
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                h = int.from_bytes(head[i + 5 : i + 7], "big")
+                w = int.from_bytes(head[i + 7 : i + 9], "big")
+                return w * h
+            if marker in (0x01, *range(0xD0, 0xD8)):
+                i += 2
+                continue
+            i += 2 + int.from_bytes(head[i + 2 : i + 4], "big")
+    return None
+
+
+#: Bytes read to find an image's declared size (JPEG metadata, a C2PA manifest included,
+#: may come before the frame header).
+_HEAD_BYTES = 1 * MB
+
+
 def _check_upload(upload: UploadFile, what: Text) -> None:
     """Refuse an empty upload (422) or one that is not PNG, JPEG or WebP by content (415).
 
@@ -343,6 +402,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         ),
         size=cfg.workers,
         queue_size=cfg.queue_size,
+        heavy_slots=min(cfg.heavy_workers, cfg.workers),
         time_limit=cfg.time_limit,
         queue_timeout=cfg.queue_timeout,
     )
@@ -443,6 +503,10 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         ] = None,
     ) -> JSONResponse:
         _check_upload(image, Text("image", "画像"))
+        head = image.file.read(_HEAD_BYTES)
+        image.file.seek(0)
+        pixels = _declared_pixels(head)
+        heavy = pixels is None or pixels > cfg.heavy_pixels
         use_against = against is not None and against.filename is not None and against.size != 0
         if use_against:
             assert against is not None
@@ -464,7 +528,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
             )
 
         try:
-            outcome = await pool.run(job)
+            outcome = await pool.run(job, heavy=heavy)
         except Busy:
             return _error(503, _BUSY, {"retry-after": RETRY_AFTER})
         except WorkerFailure as e:

@@ -382,6 +382,8 @@ class VerifierPool:
     settings: WorkerSettings
     size: int = 2
     queue_size: int = 32
+    heavy_slots: int = 1  #: workers that may be busy with heavy jobs at once
+    heavy_queue: int = 4  #: heavy jobs that may wait for a heavy slot
     time_limit: float = 20.0
     queue_timeout: float = 30.0
     max_jobs: int = 1000  #: a worker is replaced after this many jobs (bounds slow leaks)
@@ -389,6 +391,8 @@ class VerifierPool:
     _idle: asyncio.Queue[_Worker] | None = field(default=None, init=False, repr=False)
     _workers: set[_Worker] = field(default_factory=set, init=False, repr=False)
     _waiting: int = field(default=0, init=False, repr=False)
+    _heavy: asyncio.Queue[None] | None = field(default=None, init=False, repr=False)
+    _heavy_waiting: int = field(default=0, init=False, repr=False)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _closed: bool = field(default=False, init=False, repr=False)
@@ -412,6 +416,9 @@ class VerifierPool:
             return
         self._closed = False
         self._idle = asyncio.Queue()
+        self._heavy = asyncio.Queue()
+        for _ in range(self.heavy_slots):
+            self._heavy.put_nowait(None)
         results = await asyncio.gather(
             *(self._start_one() for _ in range(self.size)), return_exceptions=True
         )
@@ -453,16 +460,51 @@ class VerifierPool:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
-    async def run(self, job: Job | Callable[[], Job]) -> Outcome:
+    async def _take(self, queue: asyncio.Queue[Any]) -> Any:
+        """An item of ``queue`` within ``queue_timeout``, else Busy; never loses an item.
+
+        (``asyncio.wait_for(queue.get())`` can drop an item that arrives as it times out.)
+        """
+        task = asyncio.ensure_future(queue.get())
+        try:
+            await asyncio.wait({task}, timeout=self.queue_timeout)
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.wait({task})
+        if task.cancelled():
+            raise Busy
+        return task.result()
+
+    async def run(self, job: Job | Callable[[], Job], *, heavy: bool = False) -> Outcome:
         """Verify ``job`` in a worker (``job`` may be a callable, built once a worker is free).
 
+        A ``heavy`` job (a large picture) first needs one of ``heavy_slots``, so large
+        pictures can never take every worker from ordinary ones.
+
         Raises:
-            Busy: every worker busy and ``queue_size`` waiting, or no worker within
-                ``queue_timeout``.
+            Busy: every worker busy and ``queue_size`` waiting (or ``heavy_queue`` for a
+                heavy job), or no worker within ``queue_timeout``.
             WorkerFailure: the worker died or ran out of time (it is replaced).
         """
-        if self._idle is None or self._closed:
+        if self._idle is None or self._heavy is None or self._closed:
             await self.start()
+        assert self._idle is not None and self._heavy is not None
+        if not heavy:
+            return await self._run(job)
+        if self._heavy.empty() and self._heavy_waiting >= self.heavy_queue:
+            raise Busy
+        self._heavy_waiting += 1
+        try:
+            await self._take(self._heavy)
+        finally:
+            self._heavy_waiting -= 1
+        try:
+            return await self._run(job)
+        finally:
+            self._heavy.put_nowait(None)
+
+    async def _run(self, job: Job | Callable[[], Job]) -> Outcome:
         assert self._idle is not None
         # 1. Admission: a bounded queue, then Busy.
         if self._idle.empty() and self._waiting >= self.queue_size:
@@ -470,9 +512,7 @@ class VerifierPool:
         # 2. Wait for an idle worker.
         self._waiting += 1
         try:
-            worker = await asyncio.wait_for(self._idle.get(), self.queue_timeout)
-        except asyncio.TimeoutError:
-            raise Busy from None
+            worker: _Worker = await self._take(self._idle)
         finally:
             self._waiting -= 1
         # 3. One job, within the time limit; the worker goes back, or is replaced.

@@ -353,3 +353,52 @@ def test_health_says_whether_the_server_is_public() -> None:
         assert c.get("/api/health").json()["public"] is True
     with TestClient(create_app(WebConfig(workers=1))) as c:
         assert c.get("/api/health").json()["public"] is False
+
+
+# --- the heavy lane ----------------------------------------------------------------------
+
+
+def test_declared_pixels_are_read_from_the_headers(pictures: Pictures, tmp_path: Path) -> None:
+    from PIL import Image
+
+    from myself_i2i.web.app import _declared_pixels
+
+    assert _declared_pixels(png_bomb(6000, 6000)[:64]) == 6000 * 6000
+    # the signed JPEG keeps its C2PA manifest (APP11) before the frame header
+    with Image.open(pictures.t2i_jpeg) as im:
+        assert _declared_pixels(pictures.t2i_jpeg.read_bytes()) == im.width * im.height
+    for kwargs in ({"lossless": False}, {"lossless": True}):
+        path = tmp_path / "p.webp"
+        Image.new("RGB", (321, 123), "red").save(path, "WEBP", **kwargs)
+        assert _declared_pixels(path.read_bytes()) == 321 * 123, kwargs
+    path = tmp_path / "alpha.webp"
+    Image.new("RGBA", (50, 70), (0, 0, 0, 0)).save(path, "WEBP")  # VP8X
+    assert _declared_pixels(path.read_bytes()) == 50 * 70
+    assert _declared_pixels(b"\xff\xd8\xff\xe0\x00") is None
+    assert _declared_pixels(b"\x89PNG\r\n\x1a\n") is None
+    assert _declared_pixels(b"garbage") is None
+
+
+def test_large_pictures_cannot_take_every_worker(pictures: Pictures) -> None:
+    """Two picture bombs and one ordinary picture, two workers: the ordinary one is
+    answered first, because heavy pictures get one worker at a time."""
+    big = png_bomb(8000, 8000)
+    config = WebConfig(workers=2, heavy_workers=1)
+    with serve_hardened(config) as (url, _app):
+        done: dict[str, float] = {}
+
+        def post(name: str, data: bytes) -> None:
+            r = httpx.post(url + "/api/verify", files=_files(name, data), timeout=120)
+            assert r.status_code == 200, r.text
+            done[name] = time.monotonic()
+
+        threads = [
+            threading.Thread(target=post, args=(n, big)) for n in ("bomb-1.png", "bomb-2.png")
+        ]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        post("ordinary.png", pictures.t2i_png.read_bytes())
+        for t in threads:
+            t.join()
+    assert done["ordinary.png"] < min(done["bomb-1.png"], done["bomb-2.png"])
