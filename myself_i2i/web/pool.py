@@ -402,6 +402,10 @@ class VerifierPool:
         with self._lock:
             return sorted(w.pid for w in self._workers)
 
+    def idle(self) -> int:
+        """How many workers are waiting for a job (for tests and monitoring)."""
+        return self._idle.qsize() if self._idle is not None else 0
+
     @property
     def started(self) -> bool:
         return self._idle is not None

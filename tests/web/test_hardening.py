@@ -183,16 +183,18 @@ def test_a_worker_that_dies_is_a_500_and_is_replaced_keeping_the_connection() ->
 
 def test_a_full_queue_is_503_with_retry_after() -> None:
     config = WebConfig(workers=1, queue_size=0)
-    with serve_hardened(config) as (url, _app):
+    with serve_hardened(config) as (url, app):
         results: list[httpx.Response] = []
-        big = png_bomb(8000, 8000)
+        big = png_bomb(9400, 9400)
         slow = threading.Thread(
             target=lambda: results.append(
                 httpx.post(url + "/api/verify", files=_files("s.png", big), timeout=60)
             )
         )
         slow.start()
-        time.sleep(0.7)  # the only worker is busy, nobody may wait
+        deadline = time.monotonic() + 20
+        while app.state.pool.idle() and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the only worker is busy; nobody may wait
         r = httpx.post(url + "/api/verify", files=_files("t.png", png_bomb(200, 200)), timeout=60)
         slow.join()
         err = _bilingual(r, 503)
@@ -382,9 +384,9 @@ def test_declared_pixels_are_read_from_the_headers(pictures: Pictures, tmp_path:
 def test_large_pictures_cannot_take_every_worker(pictures: Pictures) -> None:
     """Two picture bombs and one ordinary picture, two workers: the ordinary one is
     answered first, because heavy pictures get one worker at a time."""
-    big = png_bomb(8000, 8000)
+    big = png_bomb(9400, 9400)
     config = WebConfig(workers=2, heavy_workers=1)
-    with serve_hardened(config) as (url, _app):
+    with serve_hardened(config) as (url, app):
         done: dict[str, float] = {}
 
         def post(name: str, data: bytes) -> None:
@@ -397,7 +399,9 @@ def test_large_pictures_cannot_take_every_worker(pictures: Pictures) -> None:
         ]
         for t in threads:
             t.start()
-        time.sleep(0.5)
+        deadline = time.monotonic() + 20
+        while app.state.pool.idle() == 2 and time.monotonic() < deadline:
+            time.sleep(0.01)  # a bomb is being verified
         post("ordinary.png", pictures.t2i_png.read_bytes())
         for t in threads:
             t.join()
