@@ -472,10 +472,16 @@ class VerifierPool:
         task = asyncio.ensure_future(queue.get())
         try:
             await asyncio.wait({task}, timeout=self.queue_timeout)
-        finally:
+        except BaseException:  # we are being cancelled: an item already taken goes back
             if not task.done():
                 task.cancel()
                 await asyncio.wait({task})
+            if not task.cancelled() and task.exception() is None:
+                queue.put_nowait(task.result())
+            raise
+        if not task.done():
+            task.cancel()
+            await asyncio.wait({task})
         if task.cancelled():
             raise Busy
         return task.result()

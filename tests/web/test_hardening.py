@@ -408,3 +408,28 @@ def test_large_pictures_cannot_take_every_worker(pictures: Pictures) -> None:
         for t in threads:
             t.join()
     assert done["ordinary.png"] < min(done["bomb-1.png"], done["bomb-2.png"])
+
+
+def test_waiting_for_a_worker_never_loses_one() -> None:
+    """A wait that times out, or is cancelled, while the item arrives gives it back."""
+    import asyncio
+
+    from myself_i2i.web.pool import Busy, VerifierPool, WorkerSettings
+
+    pool = VerifierPool(WorkerSettings(None, None, (), False), queue_timeout=0.05)
+
+    async def scenario() -> None:
+        q: asyncio.Queue[int] = asyncio.Queue()
+        with pytest.raises(Busy):
+            await pool._take(q)  # empty: Busy after the timeout
+        q.put_nowait(1)
+        assert await pool._take(q) == 1
+        waiter = asyncio.ensure_future(pool._take(q))
+        await asyncio.sleep(0)
+        q.put_nowait(2)
+        waiter.cancel()  # cancelled just as the item arrives
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        assert q.qsize() == 1 and q.get_nowait() == 2
+
+    asyncio.run(scenario())
