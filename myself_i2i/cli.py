@@ -851,6 +851,26 @@ def serve(
     max_upload_mb: Annotated[
         int, typer.Option(help="Largest upload in MB. / アップロード上限（MB）")
     ] = 50,
+    public: Annotated[
+        bool,
+        typer.Option(
+            help="Say on the page that 'trusted' means only the keys you listed. / "
+            "「信頼済み」は運営者が登録した鍵だけだとページに表示"
+        ),
+    ] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Verification processes. / 検証プロセス数")
+    ] = 2,
+    memory_limit_mb: Annotated[
+        int,
+        typer.Option(
+            min=256,
+            help="Memory per verification process in MB. / 検証プロセスごとのメモリ上限（MB）",
+        ),
+    ] = 768,
+    time_limit: Annotated[
+        float, typer.Option(min=1, help="Seconds per verification. / 1 件の検証の制限時間（秒）")
+    ] = 20.0,
 ) -> None:
     """Run the web verifier page and API. / Web 検証ページと API を起動します。"""
     from myself_i2i.web import WebConfig
@@ -858,7 +878,14 @@ def serve(
 
     _check_bindable(host, port)
     _say(f"web verifier on http://{host}:{port}/", f"Web 検証ページ：http://{host}:{port}/")
-    serve_web(host, port, WebConfig(max_upload_bytes=max_upload_mb * 1024 * 1024))
+    config = WebConfig(
+        max_upload_bytes=max_upload_mb * 1024 * 1024,
+        public=public,
+        workers=workers,
+        memory_limit_bytes=memory_limit_mb * 1024 * 1024,
+        time_limit=time_limit,
+    )
+    serve_web(host, port, config)
 
 
 @repo_app.command("serve")

@@ -7,9 +7,14 @@ without it raises :class:`~myself_i2i.errors.ConfigError` with the install comma
 * ``POST /api/verify`` — multipart ``image`` [+ ``text``, ``key_token``, ``against``];
   returns ``Report.to_dict()``; ``?include=thumbnails`` adds a top-level ``thumbnails``;
 * ``GET /api/health``, ``GET /openapi.json``, ``GET /docs`` (a short page, no CDN).
+
+Each verification runs in a worker process with memory and time limits
+(:mod:`myself_i2i.web.pool`); :func:`serve` adds the uvicorn settings for a public server.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from myself_i2i.errors import ConfigError
 
@@ -44,6 +49,17 @@ def require_web() -> None:
 
 require_web()
 
-from myself_i2i.web.app import WebConfig, create_app, serve  # noqa: E402
+if TYPE_CHECKING:
+    from myself_i2i.web.app import WebConfig, create_app, serve, uvicorn_config
 
-__all__ = ["WebConfig", "create_app", "require_web", "serve"]
+__all__ = ["WebConfig", "create_app", "require_web", "serve", "uvicorn_config"]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: the verification worker processes import this package (for
+    # myself_i2i.web.pool) and should not pay for FastAPI.
+    if name in __all__:
+        from myself_i2i.web import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

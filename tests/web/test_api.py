@@ -25,7 +25,7 @@ PNG = "image/png"
 
 @pytest.fixture
 def client() -> Iterator[TestClient]:
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(WebConfig(workers=1))) as c:
         yield c
 
 
@@ -123,7 +123,7 @@ def test_against_gives_evidence_and_leaves_no_temp_file(
 
 
 def test_content_length_over_the_limit_is_413_before_reading(pictures: Pictures) -> None:
-    with TestClient(create_app(WebConfig(max_upload_bytes=4096))) as c:
+    with TestClient(create_app(WebConfig(workers=1, max_upload_bytes=4096))) as c:
         err = _error(_post(c, pictures.t2i_png), 413)
     assert "at most" in err["en"]
 
@@ -134,7 +134,7 @@ def test_chunked_body_over_the_limit_is_413_while_reading() -> None:
         for _ in range(64):
             yield b"\0" * 1024
 
-    with TestClient(create_app(WebConfig(max_upload_bytes=8192))) as c:
+    with TestClient(create_app(WebConfig(workers=1, max_upload_bytes=8192))) as c:
         resp = c.post(
             "/api/verify",
             content=body(),
@@ -217,6 +217,8 @@ def test_openapi_documents_the_verify_endpoint(client: TestClient) -> None:
     assert {"413", "415", "422"} <= set(op["responses"])
     health = client.get("/api/health").json()
     assert health["ok"] is True and health["maxUploadBytes"] == 50 * 1024 * 1024
+    assert health["public"] is False
+    assert {"408", "500", "503"} <= set(op["responses"])
 
 
 # --- the extra and the CLI -------------------------------------------------------------
@@ -257,4 +259,14 @@ def test_cli_serve_calls_the_web_server(monkeypatch: pytest.MonkeyPatch) -> None
     ((host, port, cfg),) = calls
     assert (host, port) == ("127.0.0.1", 8123)
     assert cfg is not None and cfg.max_upload_bytes == 5 * 1024 * 1024
+    assert cfg.public is False and cfg.workers == 2
+    assert cfg.memory_limit_bytes == 768 * 1024 * 1024 and cfg.time_limit == 20
+    calls.clear()
+    args = ["serve", "--port", "8124", "--public", "--workers", "3"]
+    args += ["--memory-limit-mb", "512", "--time-limit", "5"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    ((_, _, cfg),) = calls
+    assert cfg is not None and cfg.public and cfg.workers == 3
+    assert cfg.memory_limit_bytes == 512 * 1024 * 1024 and cfg.time_limit == 5
     assert json.dumps(calls, default=str)

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from myself_i2i.web import create_app
+from myself_i2i.web import WebConfig, create_app
 from tests.core_helpers import serve_in_thread
-from tests.web.conftest import Pictures
+from tests.web.conftest import Pictures, RecoveredCopy
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -43,11 +43,13 @@ GOOD_BG = "rgb(230, 244, 234)"
 CAUTION_BG = "rgb(255, 243, 214)"
 NEUTRAL_BG = "rgb(236, 236, 240)"
 BAD_BG = "rgb(253, 232, 230)"
+RECOVERED_BG = "rgb(229, 238, 250)"
+GREEN = "rgb(10, 107, 44)"
 
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    with serve_in_thread(create_app()) as url:
+    with serve_in_thread(create_app(WebConfig(workers=1))) as url:
         yield url
 
 
@@ -150,11 +152,130 @@ def test_untrusted_t2i_signer(page: Page, pictures: Pictures) -> None:
     _shot(page, "untrusted-t2i")
 
 
-def test_tampered_is_red_and_says_what_changed(page: Page, pictures: Pictures) -> None:
+def _green_marks(pg: Page) -> list[str]:
+    """Texts of the result's marks and badges drawn in the 'good' green."""
+    found: list[str] = pg.evaluate(
+        """(green) => [...document.querySelectorAll('#result .mark, #result .badge')]
+             .filter(e => e.offsetParent !== null && getComputedStyle(e).color === green)
+             .map(e => e.textContent)""",
+        GREEN,
+    )
+    return found
+
+
+def test_tampered_is_red_says_what_changed_and_has_no_green_ticks(
+    page: Page, pictures: Pictures
+) -> None:
     _verify(page, pictures.tampered_png, text="#Myself_i2i")
     assert _banner(page) == ("tampered", "Tampered", BAD_BG)
-    assert "hash.mismatch" in page.inner_text("#problems")
+    problems = page.inner_text("#problems")
+    assert "changed after signing" in problems
+    # internal codes only in the details, which start closed
+    assert "hash.mismatch" not in problems
+    assert "hash.mismatch" not in page.inner_text("#result")
+    assert page.locator("details.more").get_attribute("open") is None
+    assert "hash.mismatch" in page.locator("#all-checks").text_content()  # type: ignore[operator]
+    # the signer is still shown; what passed is neutral under a red verdict
+    assert page.inner_text("#signer-name") == "alice"
+    assert _green_marks(page) == []
+    assert page.locator("#result .sev-info").count() == 0
+    assert page.locator("#result .sev-neutral").count() >= 1
     _shot(page, "tampered")
+
+
+def _patched_reports(
+    pg: Page, server: str, image: Path, changes: dict[str, object], text: str = ""
+) -> None:
+    """Answer with the real server's report on ``image``, changed as a newer library would.
+
+    (Playwright's ``route.fetch`` loses the multipart file, so the report is fetched here.)
+    """
+    import httpx
+
+    def handle(route: Any) -> None:
+        resp = httpx.post(
+            server + "/api/verify?include=thumbnails",
+            files={"image": (image.name, image.read_bytes())},
+            data={"text": text} if text else None,
+            timeout=60,
+        )
+        body = resp.json()
+        for key, value in changes.items():
+            if key.startswith("signer."):
+                body["signer"][key.split(".", 1)[1]] = value
+            else:
+                body[key] = value
+        route.fulfill(status=200, json=body)
+
+    pg.route("**/api/verify*", handle)
+
+
+def test_tampered_shows_the_key_token_and_whether_it_matched_the_post(
+    page: Page, server: str, pictures: Pictures
+) -> None:
+    _patched_reports(
+        page,
+        server,
+        pictures.tampered_png,
+        {
+            "signer.token": pictures.identity.token,
+            "signer.tokenMatchesPost": True,
+            "signer.signedAt": "2026-11-30T09:15:00Z",
+            "signer.subject": "CN=alice",
+            "signer.issuer": "CN=alice personal CA",
+        },
+        f"#Myself_i2i {pictures.identity.token}",
+    )
+    _verify(page, pictures.tampered_png, text=f"#Myself_i2i {pictures.identity.token}")
+    assert _banner(page)[0] == "tampered"
+    assert page.inner_text("#signer-token") == pictures.identity.token
+    trust = page.locator("#signer-trust")
+    assert trust.get_attribute("data-match") == "true"
+    assert "Key token matches" in trust.inner_text()
+    assert _green_marks(page) == []  # the matching token is not a green badge here
+    signed = page.inner_text("#signed-at")
+    assert signed.startswith("Signed at: ") and "30 Nov 2026" in signed
+    assert page.locator("#signed-at time").get_attribute("datetime") == "2026-11-30T09:15:00Z"
+    assert "CN=alice personal CA" in page.inner_text("#signer-cert")
+    page.click("#lang")
+    assert page.inner_text("#signed-at").startswith("署名日時：2026年11月30日")
+    assert "キートークン一致" in page.inner_text("#signer-trust")
+    _shot(page, "tampered-token-ja")
+
+
+def test_a_null_signing_time_says_not_recorded(page: Page, server: str, pictures: Pictures) -> None:
+    _patched_reports(page, server, pictures.t2i_jpeg, {"signer.signedAt": None})
+    _verify(page, pictures.t2i_jpeg)
+    assert page.inner_text("#signed-at") == "Signed at: not recorded"
+
+
+@pytest.mark.parametrize(
+    ("verdict", "title"),
+    [
+        ("credential-invalid", "Signing certificate not acceptable"),
+        ("invalid", "Invalid manifest"),
+        ("something-new", "something-new"),  # an unknown verdict fails closed: red
+    ],
+)
+def test_new_verdicts_are_red(
+    page: Page, server: str, pictures: Pictures, verdict: str, title: str
+) -> None:
+    _patched_reports(page, server, pictures.t2i_jpeg, {"verdict": verdict})
+    _verify(page, pictures.t2i_jpeg)
+    assert _banner(page) == (verdict, title, BAD_BG)
+    assert _green_marks(page) == []
+
+
+def test_no_cli_command_on_the_page(page: Page, pictures: Pictures) -> None:
+    # the untrusted-signer report's message suggests `myself-i2i trust add TOKEN` to CLI users
+    _verify(page, pictures.t2i_jpeg)
+    page.click("details.more summary")
+    shown = page.inner_text("#result").split("{", 1)[0]  # the raw JSON is raw
+    assert "myself-i2i" not in shown and "`" not in shown and "trust add" not in shown
+    assert "check the key token in the creator's profile" in shown
+    page.click("#lang")
+    shown = page.inner_text("#result").split("{", 1)[0]
+    assert "myself-i2i" not in shown and "プロフィールのキートークンを確認" in shown
 
 
 def test_unsigned(page: Page, pictures: Pictures) -> None:
@@ -217,43 +338,61 @@ def test_labels_for_every_field(page: Page) -> None:
         assert page.locator(f"label[for={field}]").count() >= 1, field
 
 
-def test_recovered_copy_from_a_repository(
-    browser: Browser, pictures: Pictures, tmp_path_factory: pytest.TempPathFactory
+def test_recovered_looks_different_and_names_no_server_path(
+    browser: Browser, pictures: Pictures, recovered_copy: RecoveredCopy
 ) -> None:
     """A copy re-encoded like X (manifest stripped, JPEG q85, smaller) is recovered."""
-    import io
-
-    from PIL import Image
-
-    from myself_i2i._internal.containers import strip_manifest
-    from myself_i2i.repository import LocalRepository
-    from myself_i2i.sign import SignOptions, sign_image
-    from myself_i2i.testing import illustration, save
-    from myself_i2i.web import WebConfig
-
-    d = tmp_path_factory.mktemp("web-recovery")
-    src = save(illustration(640, 640, seed=12), d / "art.png")
-    res = sign_image(
-        src, pictures.identity, t2i=True, options=SignOptions(keep_in_repository=False)
+    config = WebConfig(
+        workers=1,
+        repositories=(str(recovered_copy.repository),),
+        use_default_repositories=False,
     )
-    with LocalRepository.open(d / "repo", create=True) as repo:
-        repo.add(res.manifest_store, locator=res.locator, fingerprint=res.fingerprint)
-    stripped = strip_manifest(res.output.read_bytes())
-    buf = io.BytesIO()
-    Image.open(io.BytesIO(stripped)).convert("RGB").resize((512, 512)).save(buf, "JPEG", quality=85)
-    copy = d / "from_x.jpg"
-    copy.write_bytes(buf.getvalue())
-
-    config = WebConfig(repositories=(str(d / "repo"),), use_default_repositories=False)
     with serve_in_thread(create_app(config)) as url:
         ctx = browser.new_context(locale="en-US", viewport={"width": 1000, "height": 900})
         try:
             pg = ctx.new_page()
             pg.goto(url + "/")
-            _verify(pg, copy, text="#Myself_i2i", token=pictures.identity.token)
+            _verify(pg, recovered_copy.copy, text="#Myself_i2i", token=pictures.identity.token)
             verdict, title, bg = _banner(pg)
-            assert verdict == "recovered" and bg == GOOD_BG, (verdict, title, bg)
-            assert "via watermark" in pg.inner_text("#result")
+            assert (verdict, title, bg) == (
+                "recovered",
+                "Recovered from a repository",
+                RECOVERED_BG,
+            )
+            assert bg != GOOD_BG
+            assert pg.inner_text("#verdict .icon") == "↻"
+            assert "bytes cannot be checked" in pg.inner_text("#verdict-note")
+            text = pg.inner_text("#result")
+            assert "via watermark in repo" in text
+            pg.click("details.more summary")
+            assert str(recovered_copy.repository.parent) not in pg.inner_text("#result")
             _shot(pg, "recovered-from-x")
+            pg.click("#lang")
+            assert "検証できません" in pg.inner_text("#verdict-note")
+            assert "電子透かし" in pg.inner_text("#result")
         finally:
             ctx.close()
+
+
+def test_a_public_server_says_what_trusted_means(
+    browser: Browser, server: str, pictures: Pictures
+) -> None:
+    with serve_in_thread(create_app(WebConfig(workers=1, public=True))) as url:
+        ctx = browser.new_context(locale="en-US")
+        try:
+            pg = ctx.new_page()
+            pg.goto(url + "/")
+            note = pg.locator("#trust-note")
+            note.wait_for(state="visible")
+            assert "only" in note.inner_text() and "operator of this server" in note.inner_text()
+            pg.click("#lang")
+            assert "運営者が登録した鍵" in note.inner_text()
+        finally:
+            ctx.close()
+    # a private server (the default) says nothing of the kind
+    ctx = browser.new_context(locale="en-US")
+    pg = ctx.new_page()
+    pg.goto(server + "/")
+    pg.wait_for_load_state("networkidle")
+    assert pg.locator("#trust-note").is_hidden()
+    ctx.close()

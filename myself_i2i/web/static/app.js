@@ -24,18 +24,29 @@ const UI = {
     network: "Could not reach the server.",
     verdicts: {
       "verified": "Verified",
-      "recovered": "Recovered",
+      "recovered": "Recovered from a repository",
       "untrusted-signer": "Signer not known",
       "no-pledge": "No pledge",
       "unsigned": "Unsigned",
+      "credential-invalid": "Signing certificate not acceptable",
+      "invalid": "Invalid manifest",
       "wrong-signer": "Wrong signer",
       "contradicts-post": "Contradicts the post",
       "pledge-violated": "Pledge violated",
       "tampered": "Tampered",
     },
+    recoveredNote: "This file's own bytes cannot be checked: it carries no manifest. Its signed manifest was found again in a repository, and only the picture is shown to look the same.",
+    publicNote: "On this public server, “trusted” means only one thing: the signing key is one of the keys the operator of this server listed. It says nothing about anyone else; for other creators, compare the key token with the one in their profile.",
     signer: "Signer",
     trusted: "Trusted",
     trustedWhy: (n) => `in this server's keyring as “${n}”`,
+    trustedWhyPublic: (n) => `listed by the operator of this server as “${n}” (only that)`,
+    colon: ": ",
+    signedAt: "Signed at",
+    tokenUnconfirmed: "key token not confirmed",
+    notRecordedTime: "not recorded",
+    certificate: "Certificate",
+    issuedBy: "issued by",
     tokenMatch: "Key token matches",
     tokenMatchWhy: "the key token given with the post matches the signing key",
     tokenMismatch: "Key token differs",
@@ -70,9 +81,10 @@ const UI = {
     noProblems: "Nothing was found tampered or contradicting.",
     recovery: "Recovery",
     recoveredVia: (r) => `Manifest found again via ${r.route}${r.repository ? " in " + r.repository : ""}.`,
+    routes: { watermark: "watermark", fingerprint: "fingerprint" },
     evidence: "Evidence (your original)",
     similarity: (s) => `Similarity ${s.score} (${s.level})`,
-    allChecks: "All checks and raw JSON",
+    allChecks: "All checks, codes and raw JSON",
     thumbMissing: "no thumbnail",
   },
   ja: {
@@ -95,18 +107,29 @@ const UI = {
     network: "サーバーに接続できません。",
     verdicts: {
       "verified": "検証済み",
-      "recovered": "復元",
+      "recovered": "リポジトリから復元",
       "untrusted-signer": "署名者が不明",
       "no-pledge": "宣言なし",
       "unsigned": "署名なし",
+      "credential-invalid": "署名証明書に問題",
+      "invalid": "無効なマニフェスト",
       "wrong-signer": "署名者違い",
       "contradicts-post": "投稿と矛盾",
       "pledge-violated": "宣言違反",
       "tampered": "改ざん",
     },
+    recoveredNote: "このファイル自体のバイトは検証できません：マニフェストを含んでいません。署名済みマニフェストがリポジトリで再発見され、絵が同じに見えることだけが示されています。",
+    publicNote: "この公開サーバーでの「信頼済み」の意味はひとつだけです：署名鍵が、このサーバーの運営者が登録した鍵のひとつであること。それ以外の人については何も示しません。他の作者は、プロフィールのキートークンと比べてください。",
     signer: "署名者",
     trusted: "信頼済み",
     trustedWhy: (n) => `このサーバーのキーリングに「${n}」として登録`,
+    trustedWhyPublic: (n) => `このサーバーの運営者が「${n}」として登録（それ以上の意味はありません）`,
+    colon: "：",
+    signedAt: "署名日時",
+    tokenUnconfirmed: "キートークンは確認できません",
+    notRecordedTime: "記録なし",
+    certificate: "証明書",
+    issuedBy: "発行者",
     tokenMatch: "キートークン一致",
     tokenMatchWhy: "投稿に添えられたキートークンが署名鍵と一致します",
     tokenMismatch: "キートークン不一致",
@@ -141,25 +164,30 @@ const UI = {
     noProblems: "改ざんや矛盾は見つかりませんでした。",
     recovery: "復元",
     recoveredVia: (r) => `${r.repository ? r.repository + " で" : ""}${r.route} によりマニフェストを再発見しました。`,
+    routes: { watermark: "電子透かし", fingerprint: "指紋（知覚ハッシュ）" },
     evidence: "証拠（あなたの原画）",
     similarity: (s) => `類似度 ${s.score}（${s.level}）`,
-    allChecks: "すべての確認項目と JSON",
+    allChecks: "すべての確認項目・コード・JSON",
     thumbMissing: "サムネイルなし",
   },
 };
 
+// recovered has its own colour and icon: a re-found manifest is not a checked file.
 const VERDICT_CLASS = {
   "verified": ["v-good", "✔"],
-  "recovered": ["v-good", "✔"],
+  "recovered": ["v-recovered", "↻"],
   "untrusted-signer": ["v-caution", "?"],
   "no-pledge": ["v-caution", "?"],
   "unsigned": ["v-neutral", "–"],
+  "credential-invalid": ["v-bad", "!"],
+  "invalid": ["v-bad", "✘"],
   "wrong-signer": ["v-bad", "✘"],
   "contradicts-post": ["v-bad", "✘"],
   "pledge-violated": ["v-bad", "✘"],
   "tampered": ["v-bad", "✘"],
 };
 const MARK = { error: "✘", warning: "!", info: "✔" };
+const SEVERITIES = ["error", "warning", "info"];
 
 let lang = (() => {
   try {
@@ -171,6 +199,9 @@ let lang = (() => {
 let lastReport = null;
 let previewUrl = null;
 let statusKey = null;
+let publicServer = false;
+// Under a failing verdict, secondary results are neutral: no green tick, no green badge.
+let neutral = false;
 
 const $ = (id) => document.getElementById(id);
 
@@ -188,10 +219,49 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
+// The page never shows a command line: a clause that holds a `command` (or names the
+// CLI) is dropped from a message, with the "or" that joined it to the next one.
+const COMMAND = /`[^`]*`|\bmyself-i2i\s+[a-z-]+/;
+function withoutCommands(text) {
+  if (!COMMAND.test(text)) return text;
+  const sentences = text.match(/[^.。!！?？]+(?:[.。!！?？]+\s*|$)/g) || [text];
+  const out = [];
+  for (const sentence of sentences) {
+    if (!COMMAND.test(sentence)) { out.push(sentence); continue; }
+    const clauses = sentence.split(/(?<=[:,;])\s+|(?<=[：，、；])\s*/);
+    const kept = [];
+    let dropped = false;
+    for (let c of clauses) {
+      if (COMMAND.test(c)) { dropped = true; continue; }
+      if (dropped) c = c.replace(/^(or|and|または|または、)\s*/i, "");
+      dropped = false;
+      kept.push(c);
+    }
+    const cjk = /[\u3000-\u9fff\uff00-\uffef]/.test(sentence);
+    let joined = kept.join(cjk ? "" : " ");
+    joined = joined.replace(/[:：,，、;；]\s*$/, "").trim();
+    if (joined && !/[.。!！?？]$/.test(joined)) joined += cjk ? "。" : ".";
+    if (joined) out.push(joined + " ");
+  }
+  return out.join("").trim();
+}
+
 function msg(m) {
   if (!m) return "";
-  if (typeof m === "string") return m;
-  return m[lang] || m.en || "";
+  if (typeof m === "string") return withoutCommands(m);
+  return withoutCommands(m[lang] || m.en || "");
+}
+
+function formatTime(iso) {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  // (dateStyle cannot be combined with timeZoneName: the fields are named one by one)
+  const opts = { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" };
+  try {
+    return new Intl.DateTimeFormat(lang === "ja" ? "ja-JP" : "en-GB", opts).format(d);
+  } catch (e) {
+    return d.toISOString();
+  }
 }
 
 function applyLang() {
@@ -203,6 +273,9 @@ function applyLang() {
     node.placeholder = t[node.dataset.i18nPlaceholder];
   }
   $("lang").textContent = t.switchTo;
+  const note = $("trust-note");
+  note.textContent = t.publicNote;
+  note.hidden = !publicServer;
   if (statusKey) setStatus(statusKey.key, statusKey.error, statusKey.text);
   if (lastReport) render(lastReport);
 }
@@ -218,14 +291,19 @@ function section(title, ...body) {
   return el("div", { class: "sec" }, el("h3", {}, title), ...body);
 }
 
-function findingItem(f) {
+// Finding codes are internal: shown only in the details list (withCode).
+// A finding's hint (a command for the CLI) is never shown on the page.
+function findingItem(f, withCode) {
+  const sev = SEVERITIES.includes(f.severity) ? f.severity : "info";
+  const quiet = neutral && sev === "info";
   return el(
     "li",
-    { class: `sev-${f.severity}` },
-    el("span", { class: "mark", "aria-hidden": "true" }, MARK[f.severity] || "·"),
-    el("span", {}, msg(f.message), " ", el("span", { class: "code" }, f.code)),
+    { class: quiet ? "sev-neutral" : `sev-${sev}` },
+    el("span", { class: "mark", "aria-hidden": "true" }, quiet ? "·" : MARK[sev]),
+    el("span", {}, msg(f.message), withCode ? el("span", { class: "code" }, " ", f.code) : null),
   );
 }
+const detailItem = (f) => findingItem(f, true);
 
 function thumb(src, alt) {
   if (src) return el("img", { class: "thumb", src, alt });
@@ -236,15 +314,22 @@ function signerSection(r) {
   const t = UI[lang];
   const s = r.signer;
   if (!s) return section(t.signer, el("p", {}, t.noSigner));
+  const good = neutral ? "b-neutral" : "b-good";
+  const name = s.trustedName || s.name;
   let badge, why;
-  if (s.trusted) [badge, why] = [el("span", { class: "badge b-good" }, t.trusted), t.trustedWhy(s.trustedName || s.name)];
-  else if (s.tokenMatchesPost === true) [badge, why] = [el("span", { class: "badge b-good" }, t.tokenMatch), t.tokenMatchWhy];
+  if (s.trusted) [badge, why] = [el("span", { class: `badge ${good}` }, t.trusted), (publicServer ? t.trustedWhyPublic : t.trustedWhy)(name)];
+  else if (s.tokenMatchesPost === true) [badge, why] = [el("span", { class: `badge ${good}` }, t.tokenMatch), t.tokenMatchWhy];
   else if (s.tokenMatchesPost === false) [badge, why] = [el("span", { class: "badge b-bad" }, t.tokenMismatch), t.tokenMismatchWhy];
   else [badge, why] = [el("span", { class: "badge b-caution" }, t.untrusted), t.untrustedWhy];
+  const cert = [];
+  if (s.subject && s.subject !== s.name) cert.push(s.subject);
+  if (s.issuer) cert.push(`${t.issuedBy}${t.colon}${s.issuer}`);
   return section(
     t.signer,
-    el("p", {}, el("strong", { id: "signer-name" }, s.trustedName || s.name || "?"), " ", s.token ? el("span", { class: "token" }, s.token) : null),
-    el("p", {}, badge, why),
+    el("p", {}, el("strong", { id: "signer-name" }, name || "?"), " ", s.token ? el("span", { class: "token", id: "signer-token" }, s.token) : el("span", { class: "hint" }, `(${t.tokenUnconfirmed})`)),
+    el("p", { id: "signer-trust", "data-match": s.tokenMatchesPost === null || s.tokenMatchesPost === undefined ? "none" : String(s.tokenMatchesPost) }, badge, why),
+    "signedAt" in s ? el("p", { id: "signed-at" }, `${t.signedAt}${t.colon}`, s.signedAt ? el("time", { datetime: s.signedAt }, formatTime(s.signedAt)) : t.notRecordedTime) : null,
+    cert.length ? el("p", { class: "hint", id: "signer-cert" }, `${t.certificate}${t.colon}${cert.join(" — ")}`) : null,
   );
 }
 
@@ -267,7 +352,7 @@ function hashtagSection(r) {
   const t = UI[lang];
   if (!r.post) return section(t.hashtag, el("p", { class: "hint" }, t.noPost));
   const related = r.findings.filter((f) => f.code.startsWith("post."));
-  return section(t.hashtag, el("p", {}, t.postTags(r.post.hashtags || [])), el("ul", { class: "list" }, related.map(findingItem)));
+  return section(t.hashtag, el("p", {}, t.postTags(r.post.hashtags || [])), el("ul", { class: "list" }, related.map((f) => findingItem(f))));
 }
 
 function sourcesSection(r) {
@@ -320,18 +405,19 @@ function generatorSection(r) {
 
 function problemsSection(r) {
   const t = UI[lang];
-  const bad = r.findings.filter((f) => f.severity !== "info" && !f.code.startsWith("post."));
+  const bad = r.findings.filter((f) => (f.severity === "error" || f.severity === "warning") && !f.code.startsWith("post."));
   const order = { error: 0, warning: 1 };
   bad.sort((a, b) => order[a.severity] - order[b.severity]);
   if (!bad.length) return section(t.problems, el("p", {}, t.noProblems));
-  return section(t.problems, el("ul", { class: "list", id: "problems" }, bad.map(findingItem)));
+  return section(t.problems, el("ul", { class: "list", id: "problems" }, bad.map((f) => findingItem(f))));
 }
 
 function recoverySection(r) {
   const t = UI[lang];
   if (!r.recovery || !r.recovery.route) return null;
   const related = r.findings.filter((f) => f.code.startsWith("recovery."));
-  return section(t.recovery, el("p", {}, t.recoveredVia(r.recovery)), el("ul", { class: "list" }, related.map(findingItem)));
+  const shown = { ...r.recovery, route: t.routes[r.recovery.route] || r.recovery.route };
+  return section(t.recovery, el("p", {}, t.recoveredVia(shown)), el("ul", { class: "list" }, related.map((f) => findingItem(f))));
 }
 
 function evidenceSection(r) {
@@ -347,14 +433,23 @@ function evidenceSection(r) {
 
 function render(r) {
   const t = UI[lang];
-  const [cls, icon] = VERDICT_CLASS[r.verdict] || ["v-neutral", "?"];
+  // An unknown (future) verdict fails closed: shown as a problem, never as a pass.
+  const [cls, icon] = VERDICT_CLASS[r.verdict] || ["v-bad", "✘"];
+  neutral = cls === "v-bad";
+  r = { ...r, findings: Array.isArray(r.findings) ? r.findings : [] };
   const card = $("result");
   const parts = [
     el(
       "div",
       { class: `verdict ${cls}`, id: "verdict", "data-verdict": r.verdict },
       el("span", { class: "icon", "aria-hidden": "true" }, icon),
-      el("div", {}, el("h2", { id: "verdict-title" }, t.verdicts[r.verdict] || r.verdict), el("p", { id: "verdict-summary" }, msg(r.summary))),
+      el(
+        "div",
+        {},
+        el("h2", { id: "verdict-title" }, t.verdicts[r.verdict] || r.verdict),
+        el("p", { id: "verdict-summary" }, msg(r.summary)),
+        r.verdict === "recovered" ? el("p", { class: "verdict-note", id: "verdict-note" }, t.recoveredNote) : null,
+      ),
     ),
     // when something is wrong, say what first
     cls === "v-bad" ? problemsSection(r) : null,
@@ -370,7 +465,7 @@ function render(r) {
       "details",
       { class: "more" },
       el("summary", {}, t.allChecks),
-      el("ul", { class: "list" }, r.findings.map(findingItem)),
+      el("ul", { class: "list", id: "all-checks" }, r.findings.map(detailItem)),
       el("pre", {}, JSON.stringify({ ...r, thumbnails: undefined }, null, 2)),
     ),
   ];
@@ -446,6 +541,14 @@ function init() {
     }
   });
   $("form").addEventListener("submit", submit);
+  // Whether this is a public server (what "trusted" means here).
+  fetch("/api/health")
+    .then((resp) => (resp.ok ? resp.json() : null))
+    .then((h) => {
+      publicServer = Boolean(h && h.public);
+      applyLang();
+    })
+    .catch(() => { /* the page works without it */ });
   $("lang").addEventListener("click", () => {
     lang = lang === "ja" ? "en" : "ja";
     try { localStorage.setItem("myself-i2i-lang", lang); } catch (e) { /* ignore */ }
