@@ -529,6 +529,8 @@ def read_manifest(
                 raise RemoteManifest(m.group(1)[:500]) from e
         if "NotSupported" in msg or isinstance(e, c2pa.C2paError.NotSupported):
             raise UnsupportedFormat(mime) from e
+        if "could not be parsed" in msg:
+            raise UnreadableAsset(name, msg) from e
         raise _translate(e, name) from e
     try:
         with reader:
@@ -537,6 +539,17 @@ def read_manifest(
     except (c2pa.C2paError, ValueError) as e:
         raise _translate(e, name) from e
     return _store_read(data if isinstance(data, dict) else {}, state)
+
+
+class UnreadableAsset(ManifestError):
+    """c2pa-rs cannot parse the file's container at all (a broken file, not a broken manifest)."""
+
+    def __init__(self, name: str, detail: str) -> None:
+        detail = detail.strip().splitlines()[0][:200] if detail.strip() else "unparsable"
+        super().__init__(
+            f"{name}: the file is corrupt or truncated ({detail}). Download or export it again.",
+            f"{name}: ファイルが壊れているか途中で切れています（{detail}）。もう一度ダウンロードまたは書き出してください。",
+        )
 
 
 class UnsupportedFormat(ManifestError):

@@ -130,6 +130,8 @@ def read_or_recover(data: bytes, name: str, opts: VerifyOptions) -> Context:
         ctx.read = c2pa_backend.read_manifest(data, mime, name=name, fetch_remote=opts.fetch_remote)
     except c2pa_backend.RemoteManifest as e:
         ctx.findings.append(finding("manifest.remote_not_fetched", {"url": e.url}, url=e.url))
+    except c2pa_backend.UnreadableAsset as e:
+        raise ImageError(e.text.en, e.text.ja) from e
     except c2pa_backend.UnsupportedFormat as e:
         raise ImageError(
             f"{name}: c2pa cannot read {format_name(mime)} files here.",

@@ -294,17 +294,6 @@ class _Guard:
                 self.in_progress -= 1
 
 
-def _sniff(data: bytes) -> str | None:
-    """The image type by content (magic numbers), whatever the file name or header says."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
-
-
 def _declared_pixels(head: bytes) -> int | None:
     """Width x height as the image's header declares it, read without decoding anything.
 
@@ -352,24 +341,39 @@ def _declared_pixels(head: bytes) -> int | None:
 _HEAD_BYTES = 1 * MB
 
 
-def _check_upload(upload: UploadFile, what: Text) -> None:
-    """Refuse an empty upload (422) or one that is not PNG, JPEG or WebP by content (415).
+def _check_upload(upload: UploadFile, what: Text, *, decodable: bool = False) -> None:
+    """Refuse an empty upload (422) or one of a kind we do not take, by content (415).
 
-    Only the first bytes are read; the rest stays where Starlette spooled it.
+    The image to verify may be any format c2pa reads; an original to compare with must be a
+    picture we decode (PNG, JPEG, WebP). Only the first bytes are read; the rest stays where
+    Starlette spooled it.
     """
-    head = upload.file.read(16)
+    from myself_i2i._internal.c2pa_backend import supported_mime_types
+    from myself_i2i.formats import DECODABLE, sniff_mime
+
+    head = upload.file.read(4096)
     upload.file.seek(0)
     if not head:
         raise ApiError(
             422,
             Text(f"The {what.en} is empty.", f"{what.ja}が空です。"),
         )
-    if _sniff(head) is None:
+    mime = sniff_mime(head)
+    if not decodable and mime is not None and mime in supported_mime_types():
+        return
+    if mime not in DECODABLE:
         raise ApiError(
             415,
             Text(
                 f"The {what.en} is not a PNG, JPEG or WebP image. Save it in one of these formats.",
                 f"{what.ja}は PNG・JPEG・WebP 画像ではありません。いずれかの形式で保存してください。",
+            )
+            if decodable
+            else Text(
+                f"The {what.en} is not an image or media file C2PA can carry (PNG, JPEG, WebP, "
+                "GIF, TIFF, HEIC, AVIF, SVG, MP4, ...).",
+                f"{what.ja}は C2PA を格納できる画像・メディアファイル（PNG・JPEG・WebP・GIF・TIFF・"
+                "HEIC・AVIF・SVG・MP4 など）ではありません。",
             ),
         )
 
@@ -479,7 +483,9 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
             200: {"description": "Report.to_dict() (schemas/report.schema.json)"},
             408: {"description": "The body did not arrive within body_timeout"},
             413: {"description": "Request body larger than max_upload_bytes"},
-            415: {"description": "Not a PNG, JPEG or WebP image"},
+            415: {
+                "description": "Not a file C2PA can carry (or an original that is not PNG, JPEG or WebP)"
+            },
             422: {
                 "description": "Corrupt image, malformed key token, missing field, or an "
                 "image that needs more memory than a worker may use"
@@ -489,7 +495,12 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         },
     )
     async def verify(
-        image: Annotated[UploadFile, File(description="The downloaded image (PNG, JPEG or WebP).")],
+        image: Annotated[
+            UploadFile,
+            File(
+                description="The downloaded file (any format c2pa reads: PNG, JPEG, WebP, GIF, TIFF, HEIC, AVIF, SVG, MP4, ...)."
+            ),
+        ],
         text: Annotated[
             str | None, Form(description="The post text (hashtags, key token).")
         ] = None,
@@ -510,7 +521,7 @@ def create_app(config: WebConfig | None = None) -> FastAPI:
         use_against = against is not None and against.filename is not None and against.size != 0
         if use_against:
             assert against is not None
-            _check_upload(against, Text("original", "原画"))
+            _check_upload(against, Text("original", "原画"), decodable=True)
 
         def job() -> Job:
             # Built once a worker is free: a waiting request holds no copy of its upload.

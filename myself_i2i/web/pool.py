@@ -161,7 +161,14 @@ class _Verifier:
         from myself_i2i.errors import ConfigError, InputError, MyselfI2IError
 
         try:
-            return Outcome(200, body=scrub(self._verify(job), self.names))
+            try:
+                return Outcome(200, body=scrub(self._verify(job), self.names))
+            except MyselfI2IError as e:
+                # the library turns a decoder's MemoryError into a one-line ImageError; here
+                # it still means this worker hit its limit, so it is answered and retired
+                if isinstance(e.__cause__, MemoryError):
+                    raise e.__cause__ from None
+                raise
         except MemoryError:
             limit = self.settings.memory_limit_bytes or 0
             return Outcome(
@@ -205,6 +212,7 @@ class _Verifier:
             repositories=self.repos,
             use_default_repositories=False,  # opened once above
             include_thumbnails=job.include_thumbnails,
+            use_own_identity=False,  # "trusted" here means only the keys the operator listed
         )
         if job.against is None:
             report = verify_bytes(job.data, job.name, opts)

@@ -143,13 +143,28 @@ def test_chunked_body_over_the_limit_is_413_while_reading() -> None:
     _error(resp, 413)
 
 
-@pytest.mark.parametrize(
-    "data",
-    [b"GIF89a" + b"\0" * 100, b"%PDF-1.4 hello", b"just text", b"RIFF\0\0\0\0AVI LIST"],
-)
+@pytest.mark.parametrize("data", [b"just text", b"\0\1\2\3" * 40, b"BM" + b"\0" * 100])
 def test_not_an_image_by_content_is_415(client: TestClient, data: bytes) -> None:
-    # the file name says PNG; the content decides
+    # the file name says PNG; the content decides (BMP: c2pa does not read it)
     _error(_post(client, ("picture.png", data)), 415)
+
+
+@pytest.mark.parametrize("data", [b"GIF89a" + b"\0" * 100, b"%PDF-1.4 hello"])
+def test_a_broken_file_of_a_format_c2pa_reads_is_422(client: TestClient, data: bytes) -> None:
+    # GIF and PDF are formats c2pa reads: accepted, then refused as corrupt (one line)
+    _error(_post(client, ("picture.png", data)), 422)
+
+
+def test_any_format_c2pa_reads_gets_a_verdict(client: TestClient) -> None:
+    corpus = Path(__file__).resolve().parents[1] / "corpus" / "c2pa"
+    for name, verdict in [
+        ("valid-ps256__trustnxt-icon-signed-v2.heic", "no-pledge"),
+        ("credential-invalid__cards_trusted.svg", "credential-invalid"),
+        ("valid-ed25519__c2pa_signed_ed25519.tiff", "no-pledge"),
+    ]:
+        resp = _post(client, (name, (corpus / name).read_bytes()))
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["verdict"] == verdict, name
 
 
 def test_against_must_be_an_image_too(client: TestClient, pictures: Pictures) -> None:

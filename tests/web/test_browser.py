@@ -272,10 +272,10 @@ def test_no_cli_command_on_the_page(page: Page, pictures: Pictures) -> None:
     page.click("details.more summary")
     shown = page.inner_text("#result").split("{", 1)[0]  # the raw JSON is raw
     assert "myself-i2i" not in shown and "`" not in shown and "trust add" not in shown
-    assert "check the key token in the creator's profile" in shown
+    assert "with the one in the creator's profile" in shown
     page.click("#lang")
     shown = page.inner_text("#result").split("{", 1)[0]
-    assert "myself-i2i" not in shown and "プロフィールのキートークンを確認" in shown
+    assert "myself-i2i" not in shown and "作者のプロフィールのものと見比べ" in shown
 
 
 def test_unsigned(page: Page, pictures: Pictures) -> None:
@@ -287,14 +287,14 @@ def test_unsigned(page: Page, pictures: Pictures) -> None:
 
 def test_not_an_image_shows_the_bilingual_error(page: Page, tmp_path: Path) -> None:
     bogus = tmp_path / "notes.png"
-    bogus.write_bytes(b"GIF89a" + b"\0" * 64)
+    bogus.write_bytes(b"just some notes, not a picture\n" * 4)
     page.set_input_files("#image", str(bogus))
     page.click("#submit")
     page.wait_for_selector("#status.error")
-    assert "not a PNG, JPEG or WebP" in page.inner_text("#status")
+    assert "not an image or media file" in page.inner_text("#status")
     assert page.locator("#result").is_hidden()
     page.click("#lang")
-    assert "PNG・JPEG・WebP 画像ではありません" in page.inner_text("#status")
+    assert "C2PA を格納できる画像・メディアファイル" in page.inner_text("#status")
 
 
 def test_japanese_switch_and_default(
