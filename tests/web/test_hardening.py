@@ -21,7 +21,6 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-import myself_i2i.web.app as web_app
 from myself_i2i.errors import ConfigError
 from myself_i2i.keyring import Keyring
 from myself_i2i.web import WebConfig, create_app
