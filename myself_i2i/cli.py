@@ -293,8 +293,16 @@ def sign(
             help="Also write OUT.c2pa (the manifest store). / OUT.c2pa（マニフェスト）も書き出す"
         ),
     ] = False,
+    grant: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--grant",
+            help="An artist's signed grant for a source (repeat). / 作者の署名付き許可証",
+        ),
+    ] = None,
 ) -> None:
     """Sign images with the #Myself_i2i pledge. / 画像に #Myself_i2i の宣言を署名します。"""
+    from myself_i2i.grants import read_grant_file
     from myself_i2i.identity import IdentityStore
     from myself_i2i.models import Evidence, Relation, SourceSpec
     from myself_i2i.sign import SignOptions, sign_image
@@ -324,6 +332,7 @@ def sign(
         watermark=watermark,
         in_place=in_place,
         allow_unclear_metadata=allow_unclear_metadata,
+        grants=tuple(read_grant_file(g) for g in grant or []),
     )
     for image in images:
         res = sign_image(image, ident, t2i=t2i, sources=specs, output=output, options=opts)
@@ -925,6 +934,12 @@ def watch(
     except KeyboardInterrupt:
         stop.set()
     _say("stopped", "終了しました")
+
+
+# The artists' commands (protect, permit, revoke, studio) live in their own module.
+from myself_i2i import cli_artists as _cli_artists  # noqa: E402
+
+_ = _cli_artists
 
 
 def main() -> None:
