@@ -674,6 +674,14 @@ def sources_check(file: Annotated[Path, typer.Argument()]) -> None:
     check_source([file])
 
 
+def _own_token() -> str | None:
+    """This machine's key token, if an identity exists (no private key is loaded)."""
+    from myself_i2i.identity import IdentityStore
+
+    store = IdentityStore.default()
+    return store.public()[1] if store.exists() else None
+
+
 @app.command("check-source")
 @_guard
 def check_source(
@@ -689,6 +697,16 @@ def check_source(
     from myself_i2i.signals import find_signals
 
     reg = SourceRegistry.open() if (home() / DB_NAME).exists() else None
+    own = _own_token()
+
+    def protection_of(f: Path) -> Any:
+        from myself_i2i.protect import find_protection
+
+        found = find_protection(f.read_bytes(), str(f))
+        return found if found is not None and found.token != own else None
+
+    from myself_i2i.protect import refusal_for
+
     worst = 0
     try:
         for f in files:
@@ -701,7 +719,12 @@ def check_source(
                 match = None
             signals = find_signals(f, own_manifest_assertion_list(f))
             blocking = [s for s in signals if s.blocking]
-            if blocking:
+            protection = protection_of(f)
+            if protection is not None:
+                worst = max(worst, 3)
+                text = refusal_for(f, protection)
+                _say(f"✘ {text.en}", f"✘ {text.ja}")
+            elif blocking:
                 worst = max(worst, 3)
                 _say(
                     f"✘ {f}: DO NOT USE — the author forbids AI use: "

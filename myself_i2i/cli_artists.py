@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from myself_i2i.cli import _guard, _passphrase_for, _say, app
 from myself_i2i.errors import ConfigError
 
+if TYPE_CHECKING:
+    from myself_i2i.protect import Use
 
-def _use(value: str, option: str) -> object:
+
+def _use(value: str, option: str) -> Use:
     from myself_i2i.protect import Use
 
     try:
@@ -72,14 +75,12 @@ def protect(
     entries follow the options. / AI への入力（i2i の素材）は常に禁止です。
     """
     from myself_i2i.identity import IdentityStore
-    from myself_i2i.protect import ProtectOptions, Use, protect_artwork
+    from myself_i2i.protect import ProtectOptions, protect_artwork
 
     opts = ProtectOptions(
-        ai_training=Use(str(_use(ai_training, "--ai-training").value)),
-        ai_generative_training=Use(
-            str(_use(generative_training, "--generative-training").value)
-        ),
-        data_mining=Use(str(_use(data_mining, "--data-mining").value)),
+        ai_training=_use(ai_training, "--ai-training"),
+        ai_generative_training=_use(generative_training, "--generative-training"),
+        data_mining=_use(data_mining, "--data-mining"),
         photo=photo,
         contact=contact,
         watermark=watermark,
