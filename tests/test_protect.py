@@ -40,7 +40,9 @@ def _x_copy(src: Path, out: Path, long_side: int = 2048) -> Path:
     with Image.open(src) as im:
         rgb = im.convert("RGB")
         scale = long_side / max(rgb.size)
-        rgb = rgb.resize((round(rgb.width * scale), round(rgb.height * scale)), Image.LANCZOS)
+        rgb = rgb.resize(
+            (round(rgb.width * scale), round(rgb.height * scale)), Image.Resampling.LANCZOS
+        )
         rgb.save(out, "JPEG", quality=85)
     return out
 
@@ -252,3 +254,27 @@ def _with(opts: SignOptions, **kw: object) -> SignOptions:
     import dataclasses
 
     return dataclasses.replace(opts, **kw)  # type: ignore[arg-type]
+
+
+def test_watch_refuses_a_protected_comfy_input_naming_the_artist(
+    tmp_path: Path, home: Path
+) -> None:
+    from myself_i2i.watch import WatchOptions, watch_once
+    from tests.test_watch import comfy_i2i
+    from tests.test_watch import picture as generated
+
+    artist = new_identity("@hanako", tmp_path / "artist")
+    ai = new_identity("@ai_user")
+    protected, repo_dir = _published(tmp_path, artist)
+    _configure(home, repo_dir)
+    inputs, out = tmp_path / "inputs", tmp_path / "out"
+    inputs.mkdir()
+    with Image.open(_x_copy(protected, tmp_path / "x.jpg")) as im:
+        im.save(inputs / "downloaded.png")
+    generated(out / "gen.png", {"prompt": comfy_i2i("downloaded.png")}, size=256)
+    (ev,) = watch_once(
+        out, ai, WatchOptions(interval=0.05, sign=FAST, inputs_dir=inputs), settle=0.05
+    )
+    assert ev.status == "refused" and ev.reason is not None
+    assert "@hanako" in ev.reason.en and artist.token in ev.reason.en
+    assert "@hanako" in ev.reason.ja
