@@ -152,7 +152,7 @@ class Grants(Check):
             except MyselfI2IError:
                 rev = None
             if rev is not None:
-                code = "grant.revoked" if rev.revoked <= at else "grant.revoked_after_signing"
+                code = "grant.revoked" if rev.revoked < at else "grant.revoked_after_signing"
                 out.append(
                     finding(
                         code,
