@@ -743,8 +743,17 @@ def check_source_protection(
             locator=protection.locator if protection else None,
             grantor_token=protection.token if protection else None,
         )
-        if chk.ok:
-            return Clearance(grant=chk.grant, match=chk.match)
+        if chk.ok and chk.grant is not None:
+            from myself_i2i.grants import find_revocation
+
+            rev = find_revocation(chk.grant, repos or [])
+            if rev is None:
+                return Clearance(grant=chk.grant, match=chk.match)
+            why_not = Text(
+                f"{chk.grant.grantor_name} revoked it on {rev.revoked.isoformat()}",
+                f"{chk.grant.grantor_name} が {rev.revoked.isoformat()} に取り消しています",
+            )
+            continue
         codes = {c for c, _t in chk.problems}
         if chk.grant is not None and "grant.artwork_mismatch" not in codes and why_not is None:
             why_not = Text(

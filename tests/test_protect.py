@@ -278,3 +278,38 @@ def test_watch_refuses_a_protected_comfy_input_naming_the_artist(
     assert ev.status == "refused" and ev.reason is not None
     assert "@hanako" in ev.reason.en and artist.token in ev.reason.en
     assert "@hanako" in ev.reason.ja
+
+
+def test_against_says_the_original_was_protected(tmp_path: Path) -> None:
+    from myself_i2i.verify import VerifyOptions, verify_image
+
+    artist = new_identity("@hanako")
+    protected, _repo = _published(tmp_path, artist)
+    suspect = sign_t2i(picture(tmp_path / "s.png", seed=8), artist).output
+    rep = verify_image(suspect, VerifyOptions(against=[protected], use_default_repositories=False))
+    (ev,) = rep.evidence
+    assert ev["protection"]["artist"] == "@hanako" and ev["protection"]["token"] == artist.token
+    assert "protected by @hanako" in ev["message"]["en"] and "保護" in ev["message"]["ja"]
+
+
+def test_a_revoked_grant_is_refused_when_signing(tmp_path: Path, home: Path) -> None:
+    from myself_i2i.grants import make_revocation, publish_revocation
+
+    artist = new_identity("@hanako", tmp_path / "artist")
+    ai = new_identity("@ai_user", tmp_path / "ai")
+    protected, repo_dir = _published(tmp_path, artist)
+    _configure(home, repo_dir)
+    grant = make_grant(artwork_of(protected), artist, ai.token)
+    gid, rev = make_revocation(grant, artist)
+    with LocalRepository.open(repo_dir) as repo:
+        publish_revocation(gid, rev, [repo])
+    x = _x_copy(protected, tmp_path / "x.jpg")
+    opts = SignOptions(watermark=False, use_registry=False, keep_in_repository=False)
+    with pytest.raises(PledgeRefused, match="revoked"):
+        sign_image(
+            picture(tmp_path / "g.png", seed=9),
+            ai,
+            t2i=False,
+            sources=[SourceSpec(x)],
+            options=_with(opts, grants=(grant,)),
+        )
