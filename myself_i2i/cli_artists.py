@@ -222,3 +222,29 @@ def revoke(
             "未対応です）。",
             err=True,
         )
+
+
+@app.command()
+@_guard
+def studio(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1. / 127.0.0.1 のポート")] = 8765,
+    host: Annotated[
+        str, typer.Option(help="Only 127.0.0.1 is accepted. / 127.0.0.1 のみ")
+    ] = "127.0.0.1",
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="Open the browser. / ブラウザを開く")
+    ] = True,
+) -> None:
+    """A local page to protect, grant and sign without a terminal. / ローカルのスタジオ画面。"""
+    from myself_i2i.studio.app import check_loopback
+
+    check_loopback(host)  # before importing the server: one line, nothing started
+    from myself_i2i.cli import _check_bindable
+    from myself_i2i.studio import serve_studio
+
+    _check_bindable("127.0.0.1", port)
+    _say(
+        f"studio on http://127.0.0.1:{port}/ (Ctrl+C to stop)",
+        f"スタジオ: http://127.0.0.1:{port}/（Ctrl+C で終了）",
+    )
+    serve_studio(port, open_browser=open_browser)
