@@ -207,7 +207,10 @@ def create_studio_app(config: StudioConfig | None = None) -> FastAPI:
     async def _our_error(_req: Request, exc: MyselfI2IError) -> JSONResponse:
         from myself_i2i.errors import PledgeRefused
 
-        return _error(422 if isinstance(exc, PledgeRefused) else 400, exc.text)
+        # The user knows their files by name, not by this run's private folder.
+        private = re.compile(re.escape(str(store.root)) + r"/(?:in|out)/[0-9a-f]+/")
+        text = Text(private.sub("", exc.text.en), private.sub("", exc.text.ja))
+        return _error(422 if isinstance(exc, PledgeRefused) else 400, text)
 
     @app.get("/")
     def index() -> Response:
