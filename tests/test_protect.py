@@ -313,3 +313,39 @@ def test_a_revoked_grant_is_refused_when_signing(tmp_path: Path, home: Path) -> 
             sources=[SourceSpec(x)],
             options=_with(opts, grants=(grant,)),
         )
+
+
+def test_comfyui_node_refuses_a_protected_input_even_when_registered(
+    tmp_path: Path, home: Path
+) -> None:
+    from myself_i2i.integrations.comfyui.core import ComfyFolders, save_signed_batch
+    from myself_i2i.registry import SourceRegistry
+    from tests.integrations.comfy_graphs import SAVE_ID, batch, i2i_graph, workflow_for
+
+    artist = new_identity("@hanako", tmp_path / "artist")
+    ai = new_identity("@ai_user")
+    protected, repo_dir = _published(tmp_path, artist)
+    _configure(home, repo_dir)
+    folders = ComfyFolders(input_dir=tmp_path / "input", output_dir=tmp_path / "output")
+    folders.input_dir.mkdir()
+    folders.output_dir.mkdir()
+    with Image.open(_x_copy(protected, tmp_path / "x.jpg")) as im:
+        im.save(folders.input_dir / "downloaded.png")
+    with SourceRegistry.open() as reg:  # registering someone's picture as one's own
+        reg.add_paths([folders.input_dir / "downloaded.png"], Relation.OWN_DRAWING)
+    prompt = i2i_graph("downloaded.png")
+    with pytest.raises(PledgeRefused) as exc:
+        save_signed_batch(
+            batch(1),
+            prompt=prompt,
+            extra_pnginfo={"workflow": workflow_for(prompt)},
+            folders=folders,
+            filename_prefix="test",
+            identity=ai,
+            options=FAST,
+            unique_id=SAVE_ID,
+            log=lambda _line: None,
+        )
+    message = str(exc.value)  # ComfyUI's error dialog shows str(exception): both languages
+    assert "@hanako" in message and artist.token in message and "許可証" in message
+    assert list(folders.output_dir.rglob("*.*")) == []
