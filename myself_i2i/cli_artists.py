@@ -248,3 +248,51 @@ def studio(
         f"スタジオ: http://127.0.0.1:{port}/（Ctrl+C で終了）",
     )
     serve_studio(port, open_browser=open_browser)
+
+
+grants_app = typer.Typer(
+    help="Grants artists gave you (used by sign, the plugins and watch). / 受け取った許可証。",
+    no_args_is_help=True,
+)
+app.add_typer(grants_app, name="grants")
+
+
+@grants_app.command("add")
+@_guard
+def grants_add(
+    files: Annotated[list[Path], typer.Argument(help=".grant files / 許可証ファイル")],
+) -> None:
+    """Keep grants made out to you, so every signing path uses them. / 許可証を保存します。"""
+    from myself_i2i.grants import read_grant_file, store_received_grant
+    from myself_i2i.identity import IdentityStore
+
+    store = IdentityStore.default()
+    _name, token, _ca, _leaf = store.public()
+    for f in files:
+        g, path = store_received_grant(read_grant_file(f), token)
+        _say(
+            f"kept {path.name}: {g.grantor_name} ({g.grantor_token}) lets you use "
+            f"{g.artwork.title} for i2i",
+            f"{path.name} を保存しました：{g.grantor_name}（{g.grantor_token}）が "
+            f"{g.artwork.title} の i2i 利用を許可しています",
+        )
+
+
+@grants_app.command("list")
+@_guard
+def grants_list() -> None:
+    """List the grants you received. / 受け取った許可証の一覧。"""
+    from myself_i2i.errors import GrantError
+    from myself_i2i.grants import parse_grant, received_grants
+
+    blobs = received_grants()
+    if not blobs:
+        _say("No grants received yet.", "受け取った許可証はまだありません。")
+    for raw in blobs:
+        try:
+            g = parse_grant(raw)
+        except GrantError as e:
+            _say(f"  unreadable: {e.text.en}", f"  読めません: {e.text.ja}")
+            continue
+        until = f" until {g.expires:%Y-%m-%d}" if g.expires else ""
+        typer.echo(f"{g.id[:12]}  {g.artwork.title}  {g.grantor_name} {g.grantor_token}{until}")

@@ -59,6 +59,9 @@ __all__ = [
     "parse_grant",
     "parse_revocation",
     "publish_revocation",
+    "read_grant_file",
+    "received_grants",
+    "store_received_grant",
 ]
 
 GRANT_CONTENT_TYPE = "application/vnd.myself-i2i.grant.v1+json"
@@ -651,3 +654,64 @@ def find_revocation(grant: Grant, repos: Sequence[Any]) -> Revocation | None:
         if rev.grant_id == grant.id and rev.grantor_token == grant.grantor_token:
             return rev
     return None
+
+
+# --- grants received by this user (used by sign, the plugins and watch) ------------------------
+
+#: Most grant files read from the received-grants folder.
+MAX_RECEIVED = 2000
+
+
+def received_dir() -> Path:
+    """``$MYSELF_I2I_HOME/grants``: grants others gave this user, used wherever i2i happens."""
+    from myself_i2i.paths import home
+
+    return home() / "grants"
+
+
+def received_grants() -> list[bytes]:
+    """The grant files kept in :func:`received_dir` (unreadable ones are skipped)."""
+    d = received_dir()
+    if not d.is_dir():
+        return []
+    out: list[bytes] = []
+    for p in sorted(d.glob("*.grant"))[:MAX_RECEIVED]:
+        try:
+            if p.stat().st_size <= MAX_GRANT_BYTES:
+                out.append(p.read_bytes())
+        except OSError:
+            continue
+    return out
+
+
+def store_received_grant(raw: bytes, identity_token: str) -> tuple[Grant, Path]:
+    """Keep a grant made out to this user, so the ComfyUI node, the A1111 extension and
+    ``watch`` use it too (``myself-i2i grants add``).
+
+    Raises:
+        GrantError: malformed, badly signed, or made out to another key.
+        InputError: the folder cannot be written.
+    """
+    from myself_i2i.errors import InputError
+    from myself_i2i.paths import ensure_home
+
+    g = parse_grant(raw)
+    if g.grantee_token != identity_token:
+        raise GrantError(
+            f"this grant is made out to {g.grantee_token}, not to you ({identity_token}).",
+            f"この許可証の相手は {g.grantee_token} で、あなた（{identity_token}）ではありません。",
+        )
+    ensure_home()
+    d = received_dir()
+    path = d / f"{g.id}.grant"
+    try:
+        d.mkdir(mode=0o700, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(raw)
+        tmp.replace(path)
+    except OSError as e:
+        raise InputError(
+            f"{d}: cannot keep the grant ({e.strerror}).",
+            f"{d}: 許可証を保存できません（{e.strerror}）。",
+        ) from e
+    return g, path

@@ -708,7 +708,8 @@ def check_source_protection(
     """Before a source is used for i2i: is it protected, and does a grant cover it?
 
     1. look for a protection (:func:`find_protection`: embedded, watermark, fingerprint);
-    2. check each grant in ``options.grants`` against this source and the signer's token
+    2. check each grant in ``options.grants`` and the received ones (``grants add``)
+       against this source and the signer's token
        (and, when protected, that the grant comes from the protecting artist);
     3. a protected artwork of another key without a covering grant is refused, naming the
        artist; a grant that matches the picture but does not cover the use is refused with
@@ -721,7 +722,7 @@ def check_source_protection(
         PledgeRefused: protected by another artist and no grant covers it, or a bad grant.
         RepositoryError: a repository cannot be read.
     """
-    from myself_i2i.grants import check_grant
+    from myself_i2i.grants import check_grant, received_grants
 
     # 1. Protected?
     protection: Protection | None = None
@@ -734,7 +735,7 @@ def check_source_protection(
     # 2. Grants.
     at = now or dt.datetime.now(dt.timezone.utc)
     why_not: Text | None = None
-    for raw in options.grants:
+    for raw in (*options.grants, *received_grants()):
         chk = check_grant(
             raw,
             grantee_token=identity.token,

@@ -349,3 +349,30 @@ def test_comfyui_node_refuses_a_protected_input_even_when_registered(
     message = str(exc.value)  # ComfyUI's error dialog shows str(exception): both languages
     assert "@hanako" in message and artist.token in message and "許可証" in message
     assert list(folders.output_dir.rglob("*.*")) == []
+
+
+def test_a_received_grant_serves_every_signing_path(tmp_path: Path, home: Path) -> None:
+    from typer.testing import CliRunner
+
+    from myself_i2i.cli import app
+
+    artist = new_identity("@hanako", tmp_path / "artist")
+    ai = new_identity("@ai_user")
+    protected, repo_dir = _published(tmp_path, artist)
+    _configure(home, repo_dir)
+    grant = tmp_path / "g.grant"
+    grant.write_bytes(make_grant(artwork_of(protected), artist, ai.token))
+    wrong = tmp_path / "w.grant"
+    wrong.write_bytes(make_grant(artwork_of(protected), artist, artist.token))
+    runner = CliRunner()
+    r = runner.invoke(app, ["grants", "add", str(wrong)])
+    assert r.exit_code == 2 and "not to you" in r.stdout + r.stderr
+    r = runner.invoke(app, ["grants", "add", str(grant)])
+    assert r.exit_code == 0 and "@hanako" in r.stdout
+    assert "@hanako" in runner.invoke(app, ["grants", "list"]).stdout
+    # no --grant: the kept grant covers the protected source (as in the plugins and watch)
+    x = _x_copy(protected, tmp_path / "x.jpg")
+    res = sign_image(
+        picture(tmp_path / "g.png", seed=9), ai, t2i=False, sources=[SourceSpec(x)], options=FAST
+    )
+    assert res.sources[0].record.relation is Relation.PERMITTED_BY_GRANT
