@@ -191,37 +191,28 @@ def revoke(
     """Withdraw a grant: published to your repositories. / 許可を取り消してリポジトリに公開します。"""
     from myself_i2i.grants import make_revocation, publish_revocation, read_grant_file
     from myself_i2i.identity import IdentityStore
-    from myself_i2i.repository import LocalRepository, configured_repositories, open_repository
+    from myself_i2i.repository import (
+        HttpRepository,
+        LocalRepository,
+        configured_repositories,
+        open_repository,
+    )
 
     store = IdentityStore.default()
     ident = store.load(_passphrase_for(store, None))
     grant_id, rev = make_revocation(read_grant_file(grant), ident, reason=reason)
-    repos = [LocalRepository.open_default()]
-    skipped: list[str] = []
-    for spec in configured_repositories():
-        r = open_repository(spec, create=True)
-        if isinstance(r, LocalRepository):
-            repos.append(r)
-        else:
-            skipped.append(spec)
+    repos: list[LocalRepository | HttpRepository] = [LocalRepository.open_default()]
+    repos += [open_repository(spec, create=True) for spec in configured_repositories()]
     try:
         written = publish_revocation(grant_id, rev, repos)
     finally:
         for r in repos:
-            r.close()
+            if isinstance(r, LocalRepository):
+                r.close()
     _say(
         f"revoked grant {grant_id}; published to {', '.join(written)}",
         f"許可証 {grant_id} を取り消し、{', '.join(written)} に公開しました",
     )
-    for spec in skipped:
-        _say(
-            f"  note: {spec} is an HTTP repository: copy revocations/{grant_id}.cose from your "
-            "local repository to it (uploading revocations is not supported yet).",
-            f"  注意: {spec} は HTTP リポジトリです。ローカルリポジトリの "
-            f"revocations/{grant_id}.cose をそこへコピーしてください（取り消しのアップロードは"
-            "未対応です）。",
-            err=True,
-        )
 
 
 @app.command()

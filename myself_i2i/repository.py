@@ -406,6 +406,37 @@ class HttpRepository:
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as e:
             raise self._fail(e) from e
 
+    def add_revocation(self, grant_id: str, revocation: bytes) -> None:
+        """Upload a signed grant revocation to ``repo serve`` (needs the upload token).
+
+        Raises:
+            RepositoryError: refused or unreachable.
+        """
+        import httpx
+
+        if not self.token:
+            raise RepositoryError(
+                f"{self.url}: uploading needs the repository's upload token "
+                "(MYSELF_I2I_REPO_TOKEN).",
+                f"{self.url}: アップロードにはリポジトリのアップロードトークンが必要です"
+                "（MYSELF_I2I_REPO_TOKEN）。",
+            )
+        try:
+            with self._client() as c:
+                r = c.post(
+                    f"{self.url}/api/revocations/{grant_id}",
+                    headers={"Authorization": f"Bearer {self.token}"},
+                    content=revocation,
+                )
+                if r.status_code in (401, 403):
+                    raise RepositoryError(
+                        f"{self.url}: the upload token was refused.",
+                        f"{self.url}: アップロードトークンが拒否されました。",
+                    )
+                r.raise_for_status()
+        except httpx.HTTPError as e:
+            raise self._fail(e) from e
+
     def upload(self, store: bytes, locator: bytes | None, fingerprint: str, title: str) -> bytes:
         """Upload a manifest store (needs the server's upload token).
 

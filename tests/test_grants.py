@@ -158,3 +158,25 @@ def test_revocation_published_and_found(tmp_path: Path) -> None:
         repo.add_revocation(gid, by_user)
         assert find_revocation(g, [repo]) is None
         assert repo.get_revocation("../../etc/passwd") is None
+
+
+def test_revocation_over_repo_serve(tmp_path: Path) -> None:
+    from myself_i2i.errors import RepositoryError
+    from myself_i2i.repository import HttpRepository
+    from myself_i2i.repository_server import create_repository_app
+    from tests.core_helpers import serve_in_thread
+
+    artist, user = _pair(tmp_path)
+    raw = make_grant(ART, artist, user.token, now=NOW)
+    g = parse_grant(raw)
+    gid, rev = make_revocation(raw, artist, now=NOW)
+    app = create_repository_app(tmp_path / "served", token="up-token")
+    with serve_in_thread(app) as url:
+        with pytest.raises(RepositoryError, match="token"):
+            HttpRepository(url).add_revocation(gid, rev)
+        with pytest.raises(RepositoryError):
+            HttpRepository(url, token="up-token").add_revocation("f" * 32, rev)  # other grant
+        assert find_revocation(g, [HttpRepository(url)]) is None
+        assert publish_revocation(gid, rev, [HttpRepository(url, token="up-token")]) == [url]
+        found = find_revocation(g, [HttpRepository(url)])
+        assert found is not None and found.grant_id == gid
