@@ -702,8 +702,7 @@ def check_source(
     def protection_of(f: Path) -> Any:
         from myself_i2i.protect import find_protection
 
-        found = find_protection(f.read_bytes(), str(f))
-        return found if found is not None and found.token != own else None
+        return find_protection(f.read_bytes(), str(f))
 
     from myself_i2i.protect import refusal_for
 
@@ -720,7 +719,12 @@ def check_source(
             signals = find_signals(f, own_manifest_assertion_list(f))
             blocking = [s for s in signals if s.blocking]
             protection = protection_of(f)
-            if protection is not None:
+            if protection is not None and protection.token == own:
+                _say(
+                    f"✔ {f}: your own protected artwork",
+                    f"✔ {f}: あなた自身が保護した作品です",
+                )
+            elif protection is not None:
                 worst = max(worst, 3)
                 text = refusal_for(f, protection)
                 _say(f"✘ {text.en}", f"✘ {text.ja}")

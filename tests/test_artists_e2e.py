@@ -51,6 +51,8 @@ def test_protect_refuse_grant_sign_verify_revoke(
     assert code == 0, out
     protected = tmp_path / "hanako.protected.png"
     assert str(repo) in out
+    code, out = _run("check-source", str(protected))
+    assert code == 0 and "your own protected artwork" in out
     # 2. X: strip, long side 2048, JPEG q85.
     with Image.open(protected) as im:
         x = im.convert("RGB")
