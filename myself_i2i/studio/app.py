@@ -182,10 +182,15 @@ class _Store:
 
 
 def _identity(passphrase: str | None = None) -> Any:
-    from myself_i2i.identity import IdentityStore
+    """The user's identity; an encrypted key takes the page's passphrase or the env one."""
+    import os
+
+    from myself_i2i.identity import PASSPHRASE_ENV, IdentityStore
 
     store = IdentityStore.default()
-    return store.load(passphrase or None)
+    if not store.exists() or not store.encrypted:
+        return store.load(None)
+    return store.load(passphrase or os.environ.get(PASSPHRASE_ENV) or None)
 
 
 def create_studio_app(config: StudioConfig | None = None) -> FastAPI:

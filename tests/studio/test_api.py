@@ -131,3 +131,25 @@ def test_cli_refuses_other_addresses() -> None:
     r = CliRunner().invoke(app, ["studio", "--host", "0.0.0.0", "--no-open"])
     assert r.exit_code == 2
     assert "127.0.0.1" in r.stdout + r.stderr and "Traceback" not in r.stdout + r.stderr
+
+
+def test_an_encrypted_key_takes_the_page_passphrase(
+    tmp_path: Path, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from myself_i2i.testing import illustration, save
+    from tests.core_helpers import new_identity
+
+    monkeypatch.setenv("MYSELF_I2I_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("MYSELF_I2I_PASSPHRASE", raising=False)
+    new_identity("@locked", passphrase="correct horse")
+    assert client.get("/api/identity").json()["encrypted"] is True
+    art = save(illustration(300, 300, seed=2), tmp_path / "a.png")
+    r = client.post("/api/protect", files=[("files", _png(art))], headers=H)
+    assert r.status_code == 400 and "passphrase" in r.json()["error"]["en"]
+    r = client.post(
+        "/api/protect",
+        files=[("files", _png(art))],
+        data={"passphrase": "correct horse"},
+        headers=H,
+    )
+    assert r.status_code == 200, r.text

@@ -9,6 +9,7 @@ const UI = {
     idTitle: "Your identity", idName: "Name", idToken: "Key token",
     idNewName: "Your name or @handle", idCreate: "Create my identity",
     idNone: "No identity yet: create one to start.", idCreated: "Identity created.",
+    passLabel: "Passphrase of your key",
     protTitle: "1. Protect my drawings",
     protHint: "Signs each drawing as your own work, not for i2i without your permission, and publishes it so the statement survives X's re-encoding. Post the protected copy.",
     dropTitle: "Drop pictures here", dropHint: "or click to choose (PNG, JPEG, WebP)",
@@ -38,6 +39,7 @@ const UI = {
     idTitle: "あなたの ID", idName: "名前", idToken: "キートークン",
     idNewName: "名前または @ハンドル", idCreate: "ID を作成",
     idNone: "ID がまだありません。作成してください。", idCreated: "ID を作成しました。",
+    passLabel: "鍵のパスフレーズ",
     protTitle: "1. 自分の絵を保護する",
     protHint: "絵を自分の作品として署名し、許可なく i2i に使わないよう求めます。X の再エンコード後も分かるよう公開します。保護したコピーを投稿してください。",
     dropTitle: "ここに画像をドロップ", dropHint: "またはクリックして選択（PNG・JPEG・WebP）",
@@ -120,6 +122,7 @@ async function loadIdentity() {
   const id = await resp.json();
   $("id-show").hidden = !id.exists;
   $("id-form").hidden = id.exists;
+  $("pass-row").hidden = !id.encrypted;
   if (id.exists) {
     $("id-name").textContent = id.name;
     $("id-token").textContent = id.token;
@@ -134,7 +137,9 @@ function wire(formId, msgId, handler) {
     ev.preventDefault();
     say(msgId, t("working"));
     try {
-      await handler(new FormData($(formId)));
+      const form = new FormData($(formId));
+      if ($("passphrase").value) form.append("passphrase", $("passphrase").value);
+      await handler(form);
     } catch (err) {
       say(msgId, err.message || t("network"), "error");
     }
