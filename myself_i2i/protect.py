@@ -48,6 +48,7 @@ from myself_i2i.images import (
     hashes_of,
     open_image,
     perceptual_hash,
+    pixel_sha256,
     thumbnail_jpeg,
 )
 
@@ -306,7 +307,9 @@ def _training_mining(opts: ProtectOptions) -> dict[str, Any]:
     }
 
 
-def protection_assertion(identity: Identity, opts: ProtectOptions) -> dict[str, Any]:
+def protection_assertion(
+    identity: Identity, opts: ProtectOptions, pixel_sha256: str | None = None
+) -> dict[str, Any]:
     """The :data:`PROTECTION_LABEL` assertion (checked against its schema).
 
     Raises:
@@ -325,6 +328,8 @@ def protection_assertion(identity: Identity, opts: ProtectOptions) -> dict[str, 
     }
     if opts.contact:
         data["contact"] = opts.contact[:500]
+    if pixel_sha256:
+        data["pixelSha256"] = pixel_sha256
     errors = schema_errors(data, "protection.schema.json")
     if errors:
         raise ManifestError(
@@ -418,6 +423,8 @@ def protect_artwork(
         buf = io.BytesIO()
         _save_like(work, img, fmt, buf, data, xmp=_xmp(existing_xmp, opts))
         asset = buf.getvalue()
+        with open_image(asset, name=str(artwork)) as encoded:  # the pixels as posted
+            pixels = pixel_sha256(encoded)
     finally:
         img.close()
 
@@ -443,7 +450,7 @@ def protect_artwork(
         "thumbnail": {"format": "image/jpeg", "identifier": "claim-thumbnail.jpg"},
         "assertions": [
             {"label": "c2pa.actions.v2", "data": {"actions": actions}},
-            {"label": PROTECTION_LABEL, "data": protection_assertion(identity, opts)},
+            {"label": PROTECTION_LABEL, "data": protection_assertion(identity, opts, pixels)},
             {"label": "cawg.training-mining", "data": _training_mining(opts)},
             *soft_binding_assertions(locator, fingerprint),
         ],

@@ -75,6 +75,9 @@ def test_protect_writes_the_statement(tmp_path: Path) -> None:
     prot = m.assertion(*PROTECTION_LABELS)
     assert prot is not None and schema_errors(prot.data, "protection.schema.json") == []
     assert prot.data["artist"]["name"] == "@hanako"
+    from myself_i2i.images import hash_image
+
+    assert prot.data["pixelSha256"] == hash_image(res.output).pixel_sha256
     tm = m.assertion("cawg.training-mining")
     assert tm is not None
     entries = tm.data["entries"]
@@ -376,3 +379,37 @@ def test_a_received_grant_serves_every_signing_path(tmp_path: Path, home: Path) 
         picture(tmp_path / "g.png", seed=9), ai, t2i=False, sources=[SourceSpec(x)], options=FAST
     )
     assert res.sources[0].record.relation is Relation.PERMITTED_BY_GRANT
+
+
+def test_verify_names_a_protected_source_with_same_pixels(tmp_path: Path) -> None:
+    from myself_i2i.keyring import Keyring
+    from myself_i2i.verify import VerifyOptions, verify_image
+
+    artist = new_identity("@hanako", tmp_path / "artist")
+    ai = new_identity("@ai_user", tmp_path / "ai")
+    protected, repo_dir = _published(tmp_path, artist)
+    bare = tmp_path / "bare.png"  # the same pixels, every metadata gone (a lossless re-save)
+    with Image.open(protected) as im:
+        im.save(bare)
+    signed = sign_image(
+        picture(tmp_path / "g.png", seed=9),
+        ai,
+        t2i=False,
+        sources=[SourceSpec(bare, Relation.PERMITTED, Evidence(text="she said yes"))],
+        options=_with(FAST, check_protection=False),  # a signer without these checks
+    ).output
+    with LocalRepository.open(repo_dir) as repo:
+        rep = verify_image(
+            signed,
+            VerifyOptions(
+                repositories=[repo],
+                use_default_repositories=False,
+                use_own_identity=False,
+                keyring=Keyring(tmp_path / "k.json"),
+                key_token=ai.token,
+            ),
+        )
+    (f,) = [f for f in rep.findings if f.code == "pledge.protected_source"]
+    assert f.details["token"] == artist.token and f.details["route"].startswith("same pixels")
+    assert rep.verdict.value == "pledge-violated"
+    assert rep.has("permission.claimed_unverifiable")

@@ -197,7 +197,7 @@ class ProtectedSources(Check):
         out: list[Finding] = []
         for src in ctx.pledge.sources:
             # 1-2. Is it protected, and by whom?
-            hit = _protection_for_fingerprint(ctx, src.phash, repos)
+            hit = _protection_for_fingerprint(ctx, src.phash, src.pixel_sha256, repos)
             if hit is None:
                 continue
             artist, token, route = hit
@@ -232,9 +232,13 @@ class ProtectedSources(Check):
 
 
 def _protection_for_fingerprint(
-    ctx: Context, phash: str, repos: list[Any]
+    ctx: Context, phash: str, pixels: str, repos: list[Any]
 ) -> tuple[str, str, str] | None:
-    """(artist, token, route) of a confirmed protection manifest near ``phash``."""
+    """(artist, token, how) of a confirmed protection manifest near ``phash``.
+
+    ``how`` says "same pixels" when the source's pixel hash is the one the protection
+    signed, else the fingerprint distance.
+    """
     from myself_i2i._internal import c2pa_backend
     from myself_i2i.images import hamming_hex
     from myself_i2i.protect import PROTECTION_LABELS
@@ -273,5 +277,8 @@ def _protection_for_fingerprint(
             if confirmed is None or confirmed.token is None:
                 continue
             name = (m.signature.common_name if m.signature else None) or "?"
-            return name, confirmed.token, f"fingerprint {dist} bits in {repo.name}"
+            a = m.assertion(*PROTECTION_LABELS)
+            signed_pixels = a.data.get("pixelSha256") if a and isinstance(a.data, dict) else None
+            how = "same pixels" if signed_pixels == pixels else f"fingerprint {dist} bits"
+            return name, confirmed.token, f"{how} in {repo.name}"
     return None
