@@ -413,3 +413,25 @@ def test_verify_names_a_protected_source_with_same_pixels(tmp_path: Path) -> Non
     assert f.details["token"] == artist.token and f.details["route"].startswith("same pixels")
     assert rep.verdict.value == "pledge-violated"
     assert rep.has("permission.claimed_unverifiable")
+
+
+def test_a1111_extension_leaves_unsigned_an_img2img_of_a_protected_picture(
+    tmp_path: Path, home: Path
+) -> None:
+    from myself_i2i.integrations import sd_webui_core as core
+    from tests.integrations.test_sd_webui import FAST as WEBUI_FAST
+    from tests.integrations.test_sd_webui import IMG2IMG, Processing, webui_save
+
+    artist = new_identity("@hanako", tmp_path / "artist")
+    ai = new_identity("@ai_user")
+    protected, repo_dir = _published(tmp_path, artist)
+    _configure(home, repo_dir)
+    with Image.open(_x_copy(protected, tmp_path / "x.jpg")) as im:
+        init = im.convert("RGB")  # the downloaded picture, dropped into img2img
+    _img, path = webui_save(tmp_path / "i2i.png", IMG2IMG)
+    out = core.sign_saved_image(
+        path, Processing(init_images=[init]), WEBUI_FAST, identity=ai, emit=lambda _m: None
+    )
+    assert out is not None and not out.signed and out.reason is not None
+    assert "@hanako" in out.reason.en and artist.token in out.reason.en
+    assert "@hanako" in out.reason.ja
