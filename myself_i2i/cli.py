@@ -690,7 +690,7 @@ def check_source(
         typer.Argument(help="Images you plan to use as i2i input. / i2i に使う予定の画像"),
     ],
 ) -> None:
-    """Before i2i: registry status and artists' do-not-use signals. / i2i 前の確認。"""
+    """Before i2i: registry, protections and do-not-use signals. / i2i 前の確認。"""
     from myself_i2i.paths import home
     from myself_i2i.registry import DB_NAME, SourceRegistry
     from myself_i2i.sign import own_manifest_assertion_list

@@ -175,9 +175,6 @@ class Protection:
             "contact": self.contact,
         }
 
-    def who(self) -> str:
-        return f"{self.artist} ({self.token or 'key not confirmed'})"
-
 
 def default_output(path: Path) -> Path:
     """``drawing.png`` → ``drawing.protected.png`` beside it."""
