@@ -27,7 +27,7 @@ import enum
 import io
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -523,6 +523,18 @@ def default_repositories() -> list[Repository]:
     return repositories_for(_RepoOptions())
 
 
+@contextlib.contextmanager
+def _opened(repos: list[Repository]) -> Iterator[list[Repository]]:
+    """Close the local repositories opened for one look-up (a long ``watch`` opens many)."""
+    try:
+        yield repos
+    finally:
+        for r in repos:
+            close = getattr(r, "close", None)
+            if close is not None:
+                close()
+
+
 def _protection_of(
     read: c2pa_backend.StoreRead, token: str | None, route: str, repo: str | None
 ) -> Protection | None:
@@ -728,12 +740,15 @@ def check_source_protection(
     """
     from myself_i2i.grants import check_grant, received_grants
 
+    if repos is None and options.check_protection:
+        with _opened(default_repositories()) as opened:
+            return check_source_protection(
+                path, data, hashes, identity, options, repos=opened, now=now
+            )
     # 1. Protected?
     protection: Protection | None = None
     if options.check_protection:
-        if repos is None:
-            repos = default_repositories()
-        protection = find_protection(data, str(path), repos)
+        protection = find_protection(data, str(path), repos or [])
     if protection is not None and protection.token == identity.token:
         return Clearance(own=True)
     # 2. Grants.
@@ -785,7 +800,8 @@ def refuse_protected_image(
         PledgeRefused: the picture is a protected artwork of another key.
         RepositoryError: a repository cannot be read.
     """
-    protection = find_protection(data, str(image), default_repositories(), img=img)
+    with _opened(default_repositories()) as repos:
+        protection = find_protection(data, str(image), repos, img=img)
     if protection is None or protection.token == identity.token:
         return
     raise PledgeRefused(
