@@ -180,3 +180,13 @@ def test_revocation_over_repo_serve(tmp_path: Path) -> None:
         assert publish_revocation(gid, rev, [HttpRepository(url, token="up-token")]) == [url]
         found = find_revocation(g, [HttpRepository(url)])
         assert found is not None and found.grant_id == gid
+
+
+def test_the_schemas_are_valid_json_schemas() -> None:
+    import jsonschema
+
+    from myself_i2i.pledge import load_schema
+
+    for name in ("grant.schema.json", "revocation.schema.json", "protection.schema.json"):
+        jsonschema.Draft202012Validator.check_schema(load_schema(name))
+    jsonschema.Draft202012Validator.check_schema(load_schema("pledge.schema.json"))
