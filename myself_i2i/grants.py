@@ -62,6 +62,7 @@ __all__ = [
     "read_grant_file",
     "received_grants",
     "store_received_grant",
+    "unused_grant_notes",
 ]
 
 GRANT_CONTENT_TYPE = "application/vnd.myself-i2i.grant.v1+json"
@@ -715,3 +716,25 @@ def store_received_grant(raw: bytes, identity_token: str) -> tuple[Grant, Path]:
             f"{d}: 許可証を保存できません（{e.strerror}）。",
         ) from e
     return g, path
+
+
+def unused_grant_notes(given: Sequence[bytes], used_b64: Sequence[str | None]) -> list[Text]:
+    """A note for each grant given to ``sign`` that covers none of the sources."""
+    used = {u for u in used_b64 if u}
+    notes: list[Text] = []
+    for raw in given:
+        if base64.b64encode(raw).decode("ascii") in used:
+            continue
+        try:
+            g = parse_grant(raw)
+            what_en = f"{g.grantor_name}'s grant for {g.artwork.title}"
+            what_ja = f"{g.grantor_name} の {g.artwork.title} への許可証"
+        except GrantError:
+            what_en, what_ja = "a grant file", "許可証ファイル"
+        notes.append(
+            Text(
+                f"{what_en} was not used: it covers none of the sources.",
+                f"{what_ja}は使われませんでした：どの素材にも当てはまりません。",
+            )
+        )
+    return notes

@@ -473,6 +473,10 @@ def sign_image(
     asset = original_bytes
     work = img
     notes: list[Text] = []
+    if opts.grants:
+        from myself_i2i.grants import unused_grant_notes
+
+        notes.extend(unused_grant_notes(opts.grants, [r.record.grant for r in resolved]))
     if opts.watermark and min(img.size) < WATERMARK_MIN_SIDE:
         # Too small to carry the mark reliably: sign with the fingerprint only.
         notes.append(

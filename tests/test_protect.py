@@ -222,6 +222,22 @@ def test_sign_refuses_a_protected_source_and_accepts_a_grant(
     )
     (src,) = res.sources
     assert src.record.relation is Relation.PERMITTED_BY_GRANT
+    assert res.notes_text == ()
+    # a grant that covers none of the sources is said, not silently dropped
+    other_art = make_grant(
+        artwork_of(picture(tmp_path / "unrelated.png", seed=77)), artist, ai.token
+    )
+    res2 = sign_image(
+        gen,
+        ai,
+        t2i=False,
+        sources=[SourceSpec(x)],
+        output=tmp_path / "gen2.png",
+        options=_with(opts, grants=(grant, other_art)),
+    )
+    assert [n.en for n in res2.notes_text] == [
+        "@hanako's grant for unrelated.png was not used: it covers none of the sources."
+    ]
     assert src.record.grant is not None
     assert "@hanako" in src.reason
 
