@@ -143,4 +143,67 @@ step(
 run("verify", str(OUT / "i2i.signed.png"), "--against", str(HERE / "my_drawing.png"), expect=None)
 run("verify", str(OUT / "t2i.signed.png"), "--against", str(HERE / "my_drawing.png"), expect=None)
 
+step(
+    "10. The artists' side: an illustrator protects a drawing and posts it on X",
+    "10. 作者側：イラストレーターが絵を保護して X に投稿",
+)
+import json  # noqa: E402
+
+from myself_i2i.testing import illustration  # noqa: E402
+
+ART_REPO = OUT / "hanako-repo"  # the artist's published manifest repository
+for who in ("artist-home", "ai-home", "viewer2-home"):
+    (OUT / who).mkdir()
+    (OUT / who / "settings.json").write_text(json.dumps({"repositories": [str(ART_REPO)]}))
+ENV["MYSELF_I2I_HOME"] = str(OUT / "artist-home")
+run("init", "--name", "@hanako_draws")
+illustration(2400, 1800, seed=11).save(OUT / "hanako.png")
+run("protect", str(OUT / "hanako.png"), "--contact", "https://x.com/hanako_draws")
+# X strips the manifest and every metadata, cuts the long side to 2048 and re-encodes (q85).
+with Image.open(OUT / "hanako.protected.png") as posted:
+    x_copy = posted.convert("RGB")
+x_copy.thumbnail((2048, 2048), Image.Resampling.LANCZOS)
+x_copy.save(OUT / "hanako_from_x.jpg", "JPEG", quality=85)
+
+step(
+    "11. An AI user downloads it and tries i2i: refused, with the artist's name",
+    "11. AI 利用者がダウンロードして i2i を試みる：作者名とともに拒否",
+)
+ENV["MYSELF_I2I_HOME"] = str(OUT / "ai-home")
+ai_init = run("init", "--name", "@ai_user")
+ai_token = next(
+    w for line in ai_init.stdout.splitlines() for w in line.split() if w.startswith("mi2i:")
+)
+run("check-source", str(OUT / "hanako_from_x.jpg"), expect=3)
+i2i_args = ("sign", str(HERE / "i2i_output.png"), "--source", str(OUT / "hanako_from_x.jpg"))
+run(*i2i_args, "-o", str(OUT / "hanako_i2i.signed.png"), expect=3)
+
+step(
+    "12. The artist grants that user's token; signing succeeds",
+    "12. 作者がその利用者のトークンに許可証を出す：署名できる",
+)
+ENV["MYSELF_I2I_HOME"] = str(OUT / "artist-home")
+grant = OUT / "hanako_for_ai_user.grant"
+run("permit", str(OUT / "hanako.protected.png"), "--to", ai_token, "-o", str(grant))
+ENV["MYSELF_I2I_HOME"] = str(OUT / "ai-home")
+run(*i2i_args, "--grant", str(grant), "-o", str(OUT / "hanako_i2i.signed.png"))
+
+step(
+    "13. A viewer verifies the posted result: verified, permitted by a signed grant",
+    "13. 閲覧者が投稿された結果を検証：署名付き許可証による許可で検証済み",
+)
+ENV["MYSELF_I2I_HOME"] = str(OUT / "viewer2-home")
+signed_post = f"Made with permission #Myself_i2i {ai_token}"
+run("verify", str(OUT / "hanako_i2i.signed.png"), "--text", signed_post, expect=0)
+run("verify", str(OUT / "hanako_i2i.signed.png"), "--text", signed_post, "--lang", "ja")
+
+step(
+    "14. The artist revokes the grant: the image stays valid for what it was",
+    "14. 作者が許可を取り消す：画像はその時点のものとして有効なまま",
+)
+ENV["MYSELF_I2I_HOME"] = str(OUT / "artist-home")
+run("revoke", str(grant), "--reason", "the series is over")
+ENV["MYSELF_I2I_HOME"] = str(OUT / "viewer2-home")
+run("verify", str(OUT / "hanako_i2i.signed.png"), "--text", signed_post, expect=0)
+
 step("Done. Files are in demo-out/.", "完了。ファイルは demo-out/ にあります。")

@@ -39,6 +39,14 @@ _EXPORTS: dict[str, str] = {
     "read_generation_metadata": "myself_i2i.genmeta",
     "find_signals": "myself_i2i.signals",
     "structural_similarity": "myself_i2i.evidence",
+    # the artists' side: protections and signed grants
+    "protect_artwork": "myself_i2i.protect",
+    "ProtectOptions": "myself_i2i.protect",
+    "ProtectResult": "myself_i2i.protect",
+    "find_protection": "myself_i2i.protect",
+    "make_grant": "myself_i2i.grants",
+    "parse_grant": "myself_i2i.grants",
+    "check_grant": "myself_i2i.grants",
     # soft binding
     "LocalRepository": "myself_i2i.repository",
     "HttpRepository": "myself_i2i.repository",
@@ -64,6 +72,7 @@ _EXPORTS: dict[str, str] = {
     "RepositoryError": "myself_i2i.errors",
     "KeyringError": "myself_i2i.errors",
     "ConfigError": "myself_i2i.errors",
+    "GrantError": "myself_i2i.errors",
 }
 
 __all__ = [
@@ -73,6 +82,7 @@ __all__ = [
     "Evidence",
     "Finding",
     "Generator",
+    "GrantError",
     "HttpRepository",
     "Identity",
     "IdentityError",
@@ -88,6 +98,8 @@ __all__ = [
     "MyselfI2IError",
     "PledgeKind",
     "PledgeRefused",
+    "ProtectOptions",
+    "ProtectResult",
     "RegistryError",
     "Relation",
     "Report",
@@ -102,8 +114,13 @@ __all__ = [
     "Verdict",
     "VerifyOptions",
     "__version__",
+    "check_grant",
+    "find_protection",
     "find_signals",
+    "make_grant",
     "open_repository",
+    "parse_grant",
+    "protect_artwork",
     "read_generation_metadata",
     "sign_image",
     "structural_similarity",
@@ -129,6 +146,7 @@ if TYPE_CHECKING:
     from myself_i2i.errors import (
         AlreadySigned,
         ConfigError,
+        GrantError,
         IdentityError,
         ImageError,
         InputError,
@@ -142,10 +160,12 @@ if TYPE_CHECKING:
     )
     from myself_i2i.evidence import structural_similarity
     from myself_i2i.genmeta import read_generation_metadata
+    from myself_i2i.grants import check_grant, make_grant, parse_grant
     from myself_i2i.i18n import Text
     from myself_i2i.identity import Identity, IdentityStore
     from myself_i2i.keyring import Keyring
     from myself_i2i.models import Evidence, Generator, Lora, PledgeKind, Relation, SourceSpec
+    from myself_i2i.protect import ProtectOptions, ProtectResult, find_protection, protect_artwork
     from myself_i2i.registry import SourceRegistry
     from myself_i2i.report import EXIT_CODES, Finding, Report, Severity, SignerInfo, Verdict
     from myself_i2i.repository import HttpRepository, LocalRepository, open_repository

@@ -340,8 +340,16 @@ def sign(
             help="Also write OUT.c2pa (the manifest store). / OUT.c2pa（マニフェスト）も書き出す"
         ),
     ] = False,
+    grant: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--grant",
+            help="An artist's signed grant for a source (repeat). / 作者の署名付き許可証",
+        ),
+    ] = None,
 ) -> None:
     """Sign images with the #Myself_i2i pledge. / 画像に #Myself_i2i の宣言を署名します。"""
+    from myself_i2i.grants import read_grant_file
     from myself_i2i.identity import IdentityStore
     from myself_i2i.models import Evidence, Relation, SourceSpec
     from myself_i2i.sign import SignOptions, sign_image
@@ -371,6 +379,7 @@ def sign(
         watermark=watermark,
         in_place=in_place,
         allow_unclear_metadata=allow_unclear_metadata,
+        grants=tuple(read_grant_file(g) for g in grant or []),
     )
     for image in images:
         res = sign_image(image, ident, t2i=t2i, sources=specs, output=output, options=opts)
@@ -712,6 +721,14 @@ def sources_check(file: Annotated[Path, typer.Argument()]) -> None:
     check_source([file])
 
 
+def _own_token() -> str | None:
+    """This machine's key token, if an identity exists (no private key is loaded)."""
+    from myself_i2i.identity import IdentityStore
+
+    store = IdentityStore.default()
+    return store.public()[1] if store.exists() else None
+
+
 @app.command("check-source")
 @_guard
 def check_source(
@@ -720,13 +737,22 @@ def check_source(
         typer.Argument(help="Images you plan to use as i2i input. / i2i に使う予定の画像"),
     ],
 ) -> None:
-    """Before i2i: registry status and artists' do-not-use signals. / i2i 前の確認。"""
+    """Before i2i: registry, protections and do-not-use signals. / i2i 前の確認。"""
     from myself_i2i.paths import home
     from myself_i2i.registry import DB_NAME, SourceRegistry
     from myself_i2i.sign import own_manifest_assertion_list
     from myself_i2i.signals import find_signals
 
     reg = SourceRegistry.open() if (home() / DB_NAME).exists() else None
+    own = _own_token()
+
+    def protection_of(f: Path) -> Any:
+        from myself_i2i.protect import find_protection
+
+        return find_protection(f.read_bytes(), str(f))
+
+    from myself_i2i.protect import refusal_for
+
     worst = 0
     try:
         for f in files:
@@ -739,7 +765,17 @@ def check_source(
                 match = None
             signals = find_signals(f, own_manifest_assertion_list(f))
             blocking = [s for s in signals if s.blocking]
-            if blocking:
+            protection = protection_of(f)
+            if protection is not None and protection.token == own:
+                _say(
+                    f"✔ {f}: your own protected artwork",
+                    f"✔ {f}: あなた自身が保護した作品です",
+                )
+            elif protection is not None:
+                worst = max(worst, 3)
+                text = refusal_for(f, protection)
+                _say(f"✘ {text.en}", f"✘ {text.ja}")
+            elif blocking:
                 worst = max(worst, 3)
                 _say(
                     f"✘ {f}: DO NOT USE — the author forbids AI use: "
@@ -999,6 +1035,12 @@ def watch(
     except KeyboardInterrupt:
         stop.set()
     _say("stopped", "終了しました")
+
+
+# The artists' commands (protect, permit, revoke, studio) live in their own module.
+from myself_i2i import cli_artists as _cli_artists  # noqa: E402
+
+_ = _cli_artists
 
 
 def main() -> None:

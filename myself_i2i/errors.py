@@ -16,6 +16,7 @@ at the edge (CLI, web app, plugin). Third-party errors are translated with
     ├── MetadataError         generation metadata (graph JSON, infotext) cannot be read
     ├── RepositoryError       the manifest repository cannot be read or written
     ├── KeyringError          the trusted-creator keyring
+    ├── GrantError            a permission grant / revocation is malformed or badly signed
     └── ConfigError           a setting or option value is wrong
 """
 
@@ -86,3 +87,7 @@ class KeyringError(MyselfI2IError):
 
 class ConfigError(MyselfI2IError):
     """An option or setting has a wrong value."""
+
+
+class GrantError(MyselfI2IError):
+    """A permission grant or revocation that is malformed or not signed by its artist."""

@@ -61,8 +61,22 @@ def compare_with_original(
     else:
         decl_en = "Your original is NOT among the declared sources."
         decl_ja = "あなたの原画は宣言された素材に含まれていません。"
+    # Was the original protected, and by whom (its own embedded manifest)?
+    from myself_i2i.protect import find_protection
+
+    protection = find_protection(data, str(original), [])
+    if protection is not None:
+        decl_en += (
+            f" Your original is protected by {protection.artist} ({protection.token}) since "
+            f"{protection.created or '?'}."
+        )
+        decl_ja += (
+            f"あなたの原画は {protection.artist}（{protection.token}）が "
+            f"{protection.created or '?'} から保護しています。"
+        )
     return {
         "original": str(original),
+        "protection": protection.to_dict() if protection is not None else None,
         "declaredSource": declared,
         "similarity": {"score": round(float(sim.score), 4), "level": sim.level.value},
         "message": {"en": f"{decl_en} {sim.text.en}", "ja": f"{decl_ja}{sim.text.ja}"},

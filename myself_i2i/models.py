@@ -22,16 +22,26 @@ class Relation(str, enum.Enum):
     OWN_PHOTO = "own-photo"
     OWN_GENERATION = "own-generation"
     PERMITTED = "permitted"
+    #: permitted by the artist's signed grant (recorded in the pledge, checked offline)
+    PERMITTED_BY_GRANT = "permitted-by-grant"
 
     @classmethod
     def parse(cls, value: str) -> Relation:
         """Parse a relation name; raises ConfigError listing the valid names."""
         from myself_i2i.errors import ConfigError
 
+        v = value.strip().lower()
+        if v == cls.PERMITTED_BY_GRANT.value:
+            raise ConfigError(
+                "permitted-by-grant comes from a grant file: give --grant FILE (the relation "
+                "is set when the grant checks out).",
+                "permitted-by-grant は許可証ファイルから決まります。--grant FILE を指定してください"
+                "（許可証が確認できると設定されます）。",
+            )
         try:
-            return cls(value.strip().lower())
+            return cls(v)
         except ValueError:
-            names = ", ".join(r.value for r in cls)
+            names = ", ".join(r.value for r in cls if r is not cls.PERMITTED_BY_GRANT)
             raise ConfigError(
                 f"unknown relation {value!r}; use one of: {names}.",
                 f"関係 {value!r} は使えません。次のどれかを指定してください: {names}。",
@@ -122,6 +132,7 @@ class SourceRecord:
     title: str
     evidence: Evidence | None = None
     ingredient_label: str | None = None
+    grant: str | None = None  #: the artist's grant (COSE_Sign1, base64) for permitted-by-grant
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -137,6 +148,8 @@ class SourceRecord:
             d["evidence"] = self.evidence.to_dict()
         if self.ingredient_label:
             d["ingredient"] = self.ingredient_label
+        if self.grant:
+            d["grant"] = self.grant
         return d
 
     @classmethod
@@ -152,6 +165,7 @@ class SourceRecord:
             title=str(d.get("title", "")),
             evidence=Evidence(text=ev.get("text"), url=ev.get("url")) if ev else None,
             ingredient_label=d.get("ingredient"),
+            grant=d.get("grant"),
         )
 
 

@@ -37,7 +37,9 @@ __all__ = [
     "RECOVERY_THRESHOLD",
     "ConflictFound",
     "Recovered",
+    "check_candidate",
     "check_conflict",
+    "other_signer_token",
     "recover",
     "repositories_for",
 ]
@@ -97,7 +99,7 @@ def repositories_for(options: RepositoryOptions) -> list[Repository]:
     return repos
 
 
-def _check_candidate(
+def check_candidate(
     data: bytes,
     mime: str,
     name: str,
@@ -155,7 +157,7 @@ def recover(
             store = repo.get(locator)
             if store is None:
                 continue
-            read, why, dist = _check_candidate(data, mime, name, store, fp, locator)
+            read, why, dist = check_candidate(data, mime, name, store, fp, locator)
             if why is None and read is not None:
                 return _found(store, read, "watermark", repo.name, locator, dist, fp, len(repos))
             rejected.append(
@@ -173,7 +175,7 @@ def recover(
             store = repo.get(cand.locator)
             if store is None:
                 continue
-            read, why, dist = _check_candidate(
+            read, why, dist = check_candidate(
                 data, mime, name, store, fp, None, FINGERPRINT_ROUTE_THRESHOLD
             )
             if why is None and read is not None:
@@ -221,7 +223,7 @@ def _found(
     return Recovered(route=route, store=store, read=read, info=info, searched=searched)
 
 
-def _other_signer_token(data: bytes, mime: str, read: StoreRead, store: bytes) -> str | None:
+def other_signer_token(data: bytes, mime: str, read: StoreRead, store: bytes) -> str | None:
     """The key token of a detached manifest's signer, if its signature and chain hold."""
     from myself_i2i.signers import confirm_signer
 
@@ -274,10 +276,10 @@ def check_conflict(
         store = repo.get(locator)
         if store is None:
             continue
-        read, why, dist = _check_candidate(data, mime, name, store, fp, locator)
+        read, why, dist = check_candidate(data, mime, name, store, fp, locator)
         if why is not None or read is None or read.active is None:
             continue
-        other = _other_signer_token(data, mime, read, store)
+        other = other_signer_token(data, mime, read, store)
         # 3. Compare signers.
         if other is None or other == signer_token:
             continue

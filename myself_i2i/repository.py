@@ -64,6 +64,12 @@ def _locator_path(root: Path, locator: bytes) -> Path:
     return root / "by-locator" / h[:2] / f"{h}.c2pa"
 
 
+def _revocation_path(root: Path, grant_id: str) -> Path:
+    if not (len(grant_id) == 32 and all(c in "0123456789abcdef" for c in grant_id)):
+        raise ValueError("not a grant id")
+    return root / "revocations" / f"{grant_id}.cose"
+
+
 def _db_error(path: Path, e: Exception) -> RepositoryError:
     return RepositoryError(
         f"{path}: the manifest repository index cannot be used ({e}). If another program is "
@@ -293,6 +299,30 @@ class LocalRepository:
             raise _db_error(self.root / "index.sqlite", e) from e
         return [(bytes(r[0]), f"{to_unsigned(int(r[1])):016x}", str(r[2] or "")) for r in rows]
 
+    def add_revocation(self, grant_id: str, revocation: bytes) -> None:
+        """Keep a signed grant revocation as ``revocations/<grant id>.cose`` (served as is).
+
+        Raises:
+            RepositoryError: the file cannot be written.
+        """
+        path = _revocation_path(self.root, grant_id)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_bytes(revocation)
+            os.replace(tmp, path)
+        except OSError as e:
+            raise _db_error(path, e) from e
+
+    def get_revocation(self, grant_id: str) -> bytes | None:
+        """The revocation of a grant, if the artist published one here."""
+        try:
+            return _revocation_path(self.root, grant_id).read_bytes()
+        except (FileNotFoundError, ValueError):
+            return None
+        except OSError as e:
+            raise _db_error(self.root, e) from e
+
     def upload_token(self) -> str:
         """The token that authorises uploads to ``repo serve`` (made on first use, mode 0600)."""
         p = self.root / "upload-token"
@@ -342,6 +372,22 @@ class HttpRepository:
         except httpx.HTTPError as e:
             raise self._fail(e) from e
 
+    def get_revocation(self, grant_id: str) -> bytes | None:
+        """A grant's revocation published in this repository (``revocations/<id>.cose``)."""
+        import httpx
+
+        if not (len(grant_id) == 32 and all(c in "0123456789abcdef" for c in grant_id)):
+            return None
+        try:
+            with self._client() as c:
+                r = c.get(f"{self.url}/revocations/{grant_id}.cose")
+                if r.status_code == 404:
+                    return None
+                r.raise_for_status()
+                return bytes(r.content[:65536])
+        except httpx.HTTPError as e:
+            raise self._fail(e) from e
+
     def search(self, fingerprint: str, radius: int = SEARCH_RADIUS) -> list[Candidate]:
         import httpx
 
@@ -358,6 +404,37 @@ class HttpRepository:
                     for x in r.json().get("candidates", [])
                 ]
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as e:
+            raise self._fail(e) from e
+
+    def add_revocation(self, grant_id: str, revocation: bytes) -> None:
+        """Upload a signed grant revocation to ``repo serve`` (needs the upload token).
+
+        Raises:
+            RepositoryError: refused or unreachable.
+        """
+        import httpx
+
+        if not self.token:
+            raise RepositoryError(
+                f"{self.url}: uploading needs the repository's upload token "
+                "(MYSELF_I2I_REPO_TOKEN).",
+                f"{self.url}: アップロードにはリポジトリのアップロードトークンが必要です"
+                "（MYSELF_I2I_REPO_TOKEN）。",
+            )
+        try:
+            with self._client() as c:
+                r = c.post(
+                    f"{self.url}/api/revocations/{grant_id}",
+                    headers={"Authorization": f"Bearer {self.token}"},
+                    content=revocation,
+                )
+                if r.status_code in (401, 403):
+                    raise RepositoryError(
+                        f"{self.url}: the upload token was refused.",
+                        f"{self.url}: アップロードトークンが拒否されました。",
+                    )
+                r.raise_for_status()
+        except httpx.HTTPError as e:
             raise self._fail(e) from e
 
     def upload(self, store: bytes, locator: bytes | None, fingerprint: str, title: str) -> bytes:

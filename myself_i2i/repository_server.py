@@ -3,7 +3,9 @@
 * ``GET /by-locator/XX/<locator>.c2pa`` — the manifest store (same paths as a static copy);
 * ``GET /api/search?fingerprint=HEX&radius=N`` — nearest manifests by fingerprint;
 * ``POST /api/manifests?fingerprint=HEX[&locator=HEX][&title=T]`` with the store as the
-  body and ``Authorization: Bearer <upload token>`` — only the owner adds manifests.
+  body and ``Authorization: Bearer <upload token>`` — only the owner adds manifests;
+* ``GET /revocations/<grant id>.cose`` and ``POST /api/revocations/<grant id>`` (upload
+  token; the body must be a signed revocation of that grant) — an artist's withdrawn grants.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the endpoints' annotations at
@@ -97,5 +99,40 @@ def create_repository_app(root: Path, token: str | None = None) -> Any:
                 title=title[:200],
             )
         return {"locator": loc.hex()}
+
+    @app.get("/revocations/{filename}")
+    def get_revocation(filename: str) -> Response:
+        m = re.fullmatch(r"([0-9a-f]{32})\.cose", filename)
+        if not m:
+            raise HTTPException(404)
+        with _open() as r:
+            raw = r.get_revocation(m.group(1))
+        if raw is None:
+            raise HTTPException(404)
+        return Response(raw, media_type="application/cose")
+
+    @app.post("/api/revocations/{grant_id}", status_code=201)
+    async def upload_revocation(request: Request, grant_id: str) -> dict[str, str]:
+        from myself_i2i.errors import GrantError
+        from myself_i2i.grants import MAX_GRANT_BYTES, parse_revocation
+
+        auth = request.headers.get("authorization", "")
+        given = auth[7:] if auth.lower().startswith("bearer ") else ""
+        if not given or not hmac.compare_digest(given, upload_token):
+            raise HTTPException(401, "upload token required")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_GRANT_BYTES:
+                raise HTTPException(413, "revocation too large")
+        try:
+            rev = parse_revocation(body)
+        except GrantError:
+            raise HTTPException(422, "not a signed grant revocation") from None
+        if rev.grant_id != grant_id:
+            raise HTTPException(422, "the revocation names another grant")
+        with _open() as r:
+            r.add_revocation(grant_id, body)
+        return {"grant": grant_id}
 
     return app

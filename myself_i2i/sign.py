@@ -89,6 +89,10 @@ class SignOptions:
     use_registry: bool = True  #: accept sources registered with ``sources add``
     keep_in_repository: bool = True  #: keep the manifest in the local manifest repository
     pledge: bool = True  #: include the pledge assertion (off: provenance only)
+    #: artists' signed grants (``.grant`` file bytes); each covers the source it matches
+    grants: tuple[bytes, ...] = ()
+    #: look sources (and the image) up as protected artworks in the configured repositories
+    check_protection: bool = True
 
 
 @dataclass(frozen=True)
@@ -192,10 +196,17 @@ def resolve_sources(
                 hashes = hashes_of(img, data)
                 mime = SUPPORTED_FORMATS[str(img.format)]
                 thumbnail = thumbnail_jpeg(img) if options.source_thumbnails else None
+            # A protected artwork of another key needs that artist's grant; a grant from
+            # the artist also lifts their own do-not-use signals for this use.
+            granted = None
+            if options.check_protection or options.grants:
+                from myself_i2i.protect import check_source_protection
+
+                granted = check_source_protection(path, data, hashes, identity, options)
             # An artist's do-not-use signal wins over everything, even a registration.
             own_manifest_assertions = own_manifest_assertion_list(path, data, mime)
             blocking = [s for s in find_signals(path, own_manifest_assertions) if s.blocking]
-            if blocking:
+            if blocking and granted is None:
                 quoted = "; ".join(s.quote() for s in blocking)
                 raise PledgeRefused(
                     f"{path}: the author marked this image as not to be used for AI "
@@ -206,7 +217,10 @@ def resolve_sources(
             relation: Relation | None = None
             evidence: Evidence | None = spec.evidence
             reason = ""
-            if spec.relation is Relation.PERMITTED:
+            if granted is not None and granted.grant is not None:
+                relation = Relation.PERMITTED_BY_GRANT
+                reason = f"signed grant from {granted.grant.grantor_name}"
+            elif spec.relation is Relation.PERMITTED:
                 if evidence is None or not evidence.to_dict():
                     raise PledgeRefused(
                         f"{path}: a permitted source needs evidence of the permission. Add "
@@ -221,6 +235,8 @@ def resolve_sources(
                     relation = match.entry.relation
                     evidence = evidence or match.entry.evidence
                     reason = f"registry ({match.kind.value})"
+            if relation is None and granted is not None and granted.own:
+                relation, reason = Relation.OWN_DRAWING, "own protected artwork"
             if relation is None and own_t2i_generation(path, identity):
                 relation, reason = Relation.OWN_GENERATION, "own signed t2i output"
             if relation is None:
@@ -237,6 +253,7 @@ def resolve_sources(
                 title=path.name,
                 evidence=evidence if relation is Relation.PERMITTED or evidence else None,
                 ingredient_label=f"source{i + 1}",
+                grant=granted.grant.b64() if granted is not None and granted.grant else None,
             )
             resolved.append(
                 ResolvedSource(spec, record, reason, data=data, mime=mime, thumbnail=thumbnail)
@@ -319,9 +336,17 @@ def _check_metadata(
 
 
 def _save_like(
-    img: Image.Image, original: Image.Image, fmt: str, out: io.BytesIO, source_bytes: bytes = b""
+    img: Image.Image,
+    original: Image.Image,
+    fmt: str,
+    out: io.BytesIO,
+    source_bytes: bytes = b"",
+    xmp: bytes | None = None,
 ) -> None:
-    """Re-encode a watermarked image keeping the original's metadata and quality."""
+    """Re-encode a watermarked image keeping the original's metadata and quality.
+
+    ``xmp``: an XMP packet that replaces the original's (``protect`` writes its own).
+    """
     params: dict[str, Any] = {}
     icc = original.info.get("icc_profile")
     if icc:
@@ -329,13 +354,19 @@ def _save_like(
     exif = original.info.get("exif")
     if exif:
         params["exif"] = exif
-    xmp = original.info.get("xmp")
+    replace_xmp = xmp is not None
+    if xmp is None:
+        xmp = original.info.get("xmp")
     if fmt == "PNG":
         from PIL.PngImagePlugin import PngInfo
 
         info = PngInfo()
         for k, v in getattr(original, "text", {}).items():
+            if replace_xmp and k == "XML:com.adobe.xmp":
+                continue
             info.add_itxt(k, v) if not v.isascii() else info.add_text(k, v)
+        if replace_xmp and xmp is not None:
+            info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8"))
         params["pnginfo"] = info
         params["compress_level"] = 6
         img.save(out, "PNG", **params)
@@ -455,6 +486,12 @@ def _atomic_target(target: Path) -> tuple[int, Path]:
         with contextlib.suppress(OSError):
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     return fd, Path(tmp)
+
+
+def release_temp(tmp: Path) -> None:
+    """Unregister a temporary file of :func:`_atomic_target` (renamed or removed by now)."""
+    with _active_lock:
+        _active.discard(tmp.name)
 
 
 #: Manifests the local repository could not take (e.g. its index was locked): kept here
@@ -608,6 +645,10 @@ def sign_image(
             f"{image}: すでに C2PA マニフェストがあります。生成ソフトが出力した署名前の元画像に"
             "署名してください（再署名は以前の履歴を隠してしまいます）。",
         )
+    if opts.pledge and opts.check_protection:
+        from myself_i2i.protect import refuse_protected_image
+
+        refuse_protected_image(image, original_bytes, identity, img)
     if t2i and sources:
         raise ConfigError(
             "--t2i means no image input: do not give --source with it.",
@@ -652,6 +693,10 @@ def sign_image(
     asset = original_bytes
     work = img
     notes: list[Text] = []
+    if opts.grants:
+        from myself_i2i.grants import unused_grant_notes
+
+        notes.extend(unused_grant_notes(opts.grants, [r.record.grant for r in resolved]))
     if opts.watermark and min(img.size) < WATERMARK_MIN_SIDE:
         # Too small to carry the mark reliably: sign with the fingerprint only.
         notes.append(
@@ -784,8 +829,7 @@ def sign_image(
             os.unlink(tmp)
         raise
     finally:
-        with _active_lock:
-            _active.discard(tmp.name)
+        release_temp(tmp)
         img.close()
 
     return SignResult(

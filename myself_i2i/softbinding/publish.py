@@ -8,6 +8,7 @@ from pathlib import Path
 from myself_i2i._internal import c2pa_backend
 from myself_i2i._internal.containers import manifest_store_bytes
 from myself_i2i.errors import ManifestError
+from myself_i2i.i18n import Text
 from myself_i2i.images import SUPPORTED_FORMATS, check_path, open_image
 
 
@@ -42,3 +43,60 @@ def manifests_of_images(paths: Sequence[Path]) -> list[tuple[bytes, bytes | None
             )
         out.append((store, sb.get(WATERMARK_ALG), fp.hex(), p.name))
     return out
+
+
+def publish_manifest(
+    store: bytes,
+    *,
+    locator: bytes | None,
+    fingerprint: str,
+    title: str,
+    local: bool = True,
+    configured: bool = True,
+) -> tuple[tuple[str, ...], list[Text]]:
+    """Keep a manifest in the local repository and the ones in settings.json.
+
+    Returns the repositories written to, and a note for each one that could not be
+    (an HTTP repository without an upload token, or one that is unreachable): the file is
+    signed either way, and ``myself-i2i publish`` can be run again later.
+
+    Raises:
+        ConfigError: settings.json is malformed.
+    """
+    from myself_i2i.errors import MyselfI2IError
+    from myself_i2i.repository import (
+        HttpRepository,
+        LocalRepository,
+        configured_repositories,
+        open_repository,
+    )
+
+    written: list[str] = []
+    notes: list[Text] = []
+    targets: list[str] = []
+    if local:
+        targets.append(str(LocalRepository.default_path()))
+    if configured:
+        targets.extend(s for s in configured_repositories() if s not in targets)
+    for spec in targets:
+        try:
+            repo = (
+                LocalRepository.open_default()
+                if local and spec == targets[0]
+                else open_repository(spec, create=True)
+            )
+            if isinstance(repo, HttpRepository):
+                repo.upload(store, locator, fingerprint, title)
+            else:
+                with repo:
+                    repo.add(store, locator=locator, fingerprint=fingerprint, title=title)
+            written.append(spec)
+        except MyselfI2IError as e:
+            notes.append(
+                Text(
+                    f"not published to {spec}: {e.text.en} Run `myself-i2i publish` later.",
+                    f"{spec} に公開できませんでした：{e.text.ja} 後で `myself-i2i publish` を"
+                    "実行してください。",
+                )
+            )
+    return tuple(written), notes

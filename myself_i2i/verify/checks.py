@@ -610,6 +610,8 @@ class NoManifest(Check):
         return out
 
 
+from myself_i2i.verify.artists import Grants, ProtectedArtwork, ProtectedSources  # noqa: E402
+
 #: The pipeline, in order. A new rule is a new check here and a line in the verdict table.
 PIPELINE: tuple[Check, ...] = (
     NoManifest(),
@@ -623,6 +625,9 @@ PIPELINE: tuple[Check, ...] = (
     Token(),
     PledgeCheck(),
     Metadata(),
+    ProtectedArtwork(),
+    Grants(),
+    ProtectedSources(),
     Post(),
     UnknownSigner(),
     Completeness(),

@@ -331,6 +331,53 @@ MESSAGES: dict[str, tuple[Severity, str, str]] = {
         "投稿は {tags} と主張していますが、画像に署名済みマニフェストがないため確認できません"
         "（SNS はマニフェストを削除します。元ファイルかマニフェストリポジトリを求めてください）。",
     ),
+    # --- the artists' side: protections and grants -------------------------------------------
+    "protection.artwork": (
+        I,
+        "A protected artwork: {artist} ({token}) signed it as their own work, not for i2i "
+        "without their permission (since {created}).",
+        "保護された作品です：{artist}（{token}）が自分の作品として署名し、許可なく i2i に"
+        "使わないよう求めています（{created} から）。",
+    ),
+    "grant.verified": (
+        I,
+        "{source}: permitted by a signed grant from {artist} ({token}), made out to the signer "
+        "and valid when signed ({match} match).",
+        "{source}: {artist}（{token}）の署名付き許可証による許可です。署名者宛てで、署名時点で"
+        "有効でした（{match} 一致）。",
+    ),
+    "grant.invalid": (
+        E,
+        "{source}: the recorded grant does not permit this use: {reason}.",
+        "{source}: 記録された許可証ではこの利用は許可されません：{reason}。",
+    ),
+    "grant.revoked": (
+        E,
+        "{source}: {artist} revoked the grant on {revoked}, before this image was signed ({signed}).",
+        "{source}: {artist} は {revoked} に許可を取り消しており、この画像の署名（{signed}）より前です。",
+    ),
+    "grant.revoked_after_signing": (
+        W,
+        "{source}: {artist} revoked the grant on {revoked}, after this image was signed "
+        "({signed}); the image stays valid for what it was, but the permission no longer holds "
+        "for new uses.",
+        "{source}: {artist} は {revoked} に許可を取り消しました。この画像の署名（{signed}）より後"
+        "なので画像自体は有効ですが、今後の利用には許可がありません。",
+    ),
+    "permission.claimed_unverifiable": (
+        W,
+        "{source}: permission claimed ({evidence}), not verifiable: it is the signer's own "
+        "words, not a grant signed by the artist.",
+        "{source}: 許可ありと主張されていますが（{evidence}）確認できません：作者が署名した"
+        "許可証ではなく、署名者自身の記述です。",
+    ),
+    "pledge.protected_source": (
+        E,
+        "{source} matches {artist}'s protected artwork ({token}, {route}); no valid grant from "
+        "them covers it.",
+        "{source} は {artist}（{token}）が保護した作品と一致します（{route}）。その作者からの"
+        "有効な許可証がありません。",
+    ),
 }
 
 

@@ -42,6 +42,10 @@ VERDICT_OF: dict[str, Verdict] = {
     "pledge.source_without_ingredient": V.PLEDGE_VIOLATED,
     "pledge.undeclared_input": V.PLEDGE_VIOLATED,
     "pledge.metadata_shows_inputs": V.PLEDGE_VIOLATED,
+    # the artists' side: grants and protected sources
+    "grant.invalid": V.PLEDGE_VIOLATED,
+    "grant.revoked": V.PLEDGE_VIOLATED,
+    "pledge.protected_source": V.PLEDGE_VIOLATED,
     # the post
     "post.pledge_missing": V.CONTRADICTS_POST,
     "post.kind_mismatch": V.CONTRADICTS_POST,

@@ -254,6 +254,13 @@ SCENARIOS: dict[str, Callable[[World], Report]] = {
     "post.lookalike_hashtag": lambda w: _v(w, w.t2i, post_text="#Мyself_i2i"),
     "post.kind_mismatch": lambda w: _v(w, w.i2i, post_text="#Myself_i2i #t2i"),
     "post.says_i2i_on_t2i": lambda w: _v(w, w.t2i, post_text="#Myself_i2i #i2i"),
+    "protection.artwork": lambda w: _v(w, _art(w).protected),
+    "grant.verified": lambda w: _art_v(w, _art(w).granted),
+    "grant.invalid": lambda w: _art_v(w, _grant_to_someone_else(w)),
+    "grant.revoked": lambda w: _revoked(w, before=True),
+    "grant.revoked_after_signing": lambda w: _revoked(w, before=False),
+    "permission.claimed_unverifiable": lambda w: _v(w, w.i2i),
+    "pledge.protected_source": lambda w: _art_v(w, _art(w).unpermitted),
     "post.claim_unverifiable": lambda w: _v(
         w, picture(w.d / "plain2.png", seed=10), post_text="#Noi2i"
     ),
@@ -387,6 +394,106 @@ def _unit_timestamp() -> Report:
     ctx = _ctx_with(read, [])
     ctx.findings.extend(Integrity().run(ctx))
     return _report_of(ctx)
+
+
+# --- the artists' side -------------------------------------------------------------------------
+
+
+@dataclass
+class ArtWorld:
+    carol: Identity  #: the artist
+    protected: Path  #: her protected drawing
+    x_copy: Path  #: as X serves it: stripped, long side 2048, JPEG q85
+    repo: Path  #: her published repository
+    grant: bytes  #: carol -> alice, for the drawing
+    granted: Path  #: alice's i2i signed with the grant
+    unpermitted: Path  #: alice's i2i of the X copy, signed without protection checks
+
+
+_ART: dict[int, ArtWorld] = {}
+
+
+def _art(w: World) -> ArtWorld:
+    if id(w) in _ART:
+        return _ART[id(w)]
+    from myself_i2i.grants import make_grant
+    from myself_i2i.models import Evidence, Relation, SourceSpec
+    from myself_i2i.protect import ProtectOptions, artwork_of, protect_artwork
+
+    d = w.d / "art"
+    d.mkdir(exist_ok=True)
+    carol = new_identity("@carol_draws", d / "carol")
+    drawing = save(illustration(1000, 800, seed=21), d / "drawing.png")
+    prot = protect_artwork(
+        drawing, carol, options=ProtectOptions(keep_in_repository=False, publish=False)
+    )
+    repo = d / "repo"
+    with LocalRepository.open(repo, create=True) as r:
+        r.add(prot.manifest_store, locator=prot.locator, fingerprint=prot.fingerprint, title="d")
+    with Image.open(prot.output) as im:
+        im.convert("RGB").resize((2048, 1638)).save(d / "from_x.jpg", quality=85)
+    x_copy = d / "from_x.jpg"
+    grant = make_grant(artwork_of(prot.output), carol, w.alice.token)
+    granted = sign_image(
+        picture(d / "gen1.png", seed=22),
+        w.alice,
+        t2i=False,
+        sources=[SourceSpec(x_copy)],
+        options=SignOptions(
+            watermark=False, use_registry=False, keep_in_repository=False, grants=(grant,)
+        ),
+    ).output
+    unpermitted = sign_image(
+        picture(d / "gen2.png", seed=23),
+        w.alice,
+        t2i=False,
+        sources=[SourceSpec(x_copy, Relation.PERMITTED, Evidence(text="I asked by DM"))],
+        options=SignOptions(
+            watermark=False, use_registry=False, keep_in_repository=False, check_protection=False
+        ),
+    ).output
+    _ART[id(w)] = ArtWorld(carol, prot.output, x_copy, repo, grant, granted, unpermitted)
+    return _ART[id(w)]
+
+
+def _art_v(w: World, path: Path, **kw: Any) -> Report:
+    with LocalRepository.open(_art(w).repo) as repo:
+        return _v(w, path, repositories=[repo], key_token=w.alice.token, **kw)
+
+
+def _grant_to_someone_else(w: World) -> Path:
+    # Alice records, in her own pledge, a grant Carol made out to Bob.
+    import base64
+
+    from myself_i2i.grants import make_grant
+    from myself_i2i.protect import artwork_of
+
+    a = _art(w)
+    pledge = _pledge_of(a.granted)
+    to_bob = make_grant(artwork_of(a.protected), a.carol, w.bob.token)
+    pledge["sources"][0]["grant"] = base64.b64encode(to_bob).decode()
+    return _raw(
+        w,
+        "grant-to-bob",
+        [ai_created("source1"), {"label": PLEDGE_LABEL, "data": pledge}],
+        [(a.x_copy, "source1")],
+    )
+
+
+def _revoked(w: World, *, before: bool) -> Report:
+    import datetime as dt
+
+    from myself_i2i.grants import make_revocation, parse_grant, publish_revocation
+
+    a = _art(w)
+    signed = dt.datetime.fromisoformat(_pledge_of(a.granted)["created"].replace("Z", "+00:00"))
+    when = signed + (dt.timedelta(hours=-1) if before else dt.timedelta(hours=1))
+    grant_id, rev = make_revocation(a.grant, a.carol, reason="changed my mind", now=when)
+    assert grant_id == parse_grant(a.grant).id
+    repo_dir = w.d / ("rev-before" if before else "rev-after")
+    with LocalRepository.open(repo_dir, create=True) as repo:
+        publish_revocation(grant_id, rev, [repo])
+        return _v(w, a.granted, repositories=[repo], key_token=w.alice.token)
 
 
 def test_every_code_has_a_scenario() -> None:
