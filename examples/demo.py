@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -31,8 +32,7 @@ def step(en: str, ja: str) -> None:
 
 
 def run(*args: str, expect: int | None = 0) -> subprocess.CompletedProcess[str]:
-    shown = " ".join(a if " " not in a else repr(a) for a in args)
-    print(f"$ myself-i2i {shown}", flush=True)
+    print(f"$ myself-i2i {shlex.join(args)}", flush=True)  # pasteable: '#Noi2i' is quoted
     proc = subprocess.run(
         [sys.executable, "-m", "myself_i2i", *args], text=True, capture_output=True, env=ENV
     )

@@ -321,6 +321,10 @@ def sign(
     in_place: Annotated[
         bool, typer.Option(help="Replace the input file. / 入力ファイルを置き換え")
     ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(help="Replace an existing output file. / 既存の出力ファイルを置き換え"),
+    ] = False,
     hashtag: Annotated[str, typer.Option(help="#Myself_i2i or #Noi2i")] = "#Myself_i2i",
     source_thumbnails: Annotated[
         bool, typer.Option(help="Embed source thumbnails. / 素材のサムネイルを埋め込む")
@@ -378,6 +382,7 @@ def sign(
         source_thumbnails=source_thumbnails,
         watermark=watermark,
         in_place=in_place,
+        overwrite=overwrite,
         allow_unclear_metadata=allow_unclear_metadata,
         grants=tuple(read_grant_file(g) for g in grant or []),
     )
@@ -471,7 +476,7 @@ def verify(
     """Verify images against the pledge and the post. / 画像を宣言と投稿文に照らして検証します。"""
     from myself_i2i.verify import VerifyOptions, verify_image
 
-    language = parse_lang(lang)
+    language = parse_lang(lang, strict=True)
     post = text
     if text_file is not None:
         from myself_i2i.images import check_path
@@ -547,7 +552,7 @@ def inspect(
     """Print the manifest readably. / マニフェストを読みやすく表示します。"""
     from myself_i2i.inspection import inspect_lines
 
-    for line in inspect_lines(image, parse_lang(lang)):
+    for line in inspect_lines(image, parse_lang(lang, strict=True)):
         typer.echo(line)
 
 

@@ -45,8 +45,12 @@ def default_lang() -> Lang:
     return "ja" if loc.lower().startswith("ja") else "en"
 
 
-def parse_lang(value: str | None) -> Lang:
-    """Turn a ``--lang`` value (or None) into a language; unknown values fall back to the default."""
+def parse_lang(value: str | None, *, strict: bool = False) -> Lang:
+    """Turn a ``--lang`` value (or None) into a language.
+
+    Unknown values fall back to the default, or with ``strict`` raise ConfigError (the CLI's
+    ``--lang fr`` is an error, not silently English).
+    """
     if value is None:
         return default_lang()
     v = value.strip().lower()
@@ -54,4 +58,11 @@ def parse_lang(value: str | None) -> Lang:
         return "ja"
     if v.startswith("en"):
         return "en"
+    if strict:
+        from myself_i2i.errors import ConfigError
+
+        raise ConfigError(
+            f"--lang {value!r}: give ja (日本語) or en (English).",
+            f"--lang {value!r}: ja（日本語）か en（English）を指定してください。",
+        )
     return default_lang()

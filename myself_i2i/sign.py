@@ -85,6 +85,9 @@ class SignOptions:
     source_thumbnails: bool = True  #: embed a small thumbnail of each source
     watermark: bool = True  #: embed the invisible locator watermark (soft binding)
     in_place: bool = False  #: replace the input file (otherwise write a new file)
+    #: replace an existing output file (the CLI asks for ``--overwrite``; plugins number
+    #: their own outputs)
+    overwrite: bool = True
     allow_unclear_metadata: bool = False  #: sign t2i even when metadata cannot tell t2i from i2i
     use_registry: bool = True  #: accept sources registered with ``sources add``
     keep_in_repository: bool = True  #: keep the manifest in the local manifest repository
@@ -666,6 +669,11 @@ def sign_image(
         raise ConfigError(
             f"{target}: the output would overwrite the input. Use --in-place to do that on purpose.",
             f"{target}: 出力先が入力と同じです。上書きする場合は --in-place を付けてください。",
+        )
+    if target.exists() and not opts.overwrite and not opts.in_place:
+        raise ConfigError(
+            f"{target}: already exists. Give another -o name, or add --overwrite to replace it.",
+            f"{target}: すでにあります。別の -o の名前にするか、置き換えるなら --overwrite を付けてください。",
         )
     if target.suffix and format_for_suffix(target) != fmt:
         raise ConfigError(

@@ -511,3 +511,23 @@ def test_identity_hints_at_reencrypting_old_keys(
     assert "identity --renew" in run("identity")[1]
     assert run("identity", "--renew")[0] == 0
     assert "--renew" not in run("identity")[1]
+
+
+def test_sign_never_overwrites_an_existing_output_unasked(tmp_path: Path) -> None:
+    init()
+    src = picture(tmp_path / "a.png")
+    existing = tmp_path / "taken.png"
+    existing.write_bytes(b"someone's file")
+    code, _, err = run("sign", "--t2i", "--no-watermark", str(src), "-o", str(existing))
+    assert_one_line_error(code, err)
+    assert "--overwrite" in err and existing.read_bytes() == b"someone's file"
+    code, _, _ = run(
+        "sign", "--t2i", "--no-watermark", str(src), "-o", str(existing), "--overwrite"
+    )
+    assert code == 0 and existing.read_bytes() != b"someone's file"
+
+
+def test_unknown_lang_is_an_error(tmp_path: Path) -> None:
+    code, _, err = run("verify", "--lang", "fr", str(picture(tmp_path / "a.png")))
+    assert_one_line_error(code, err)
+    assert "ja" in err and "en" in err
