@@ -66,7 +66,8 @@ class Corpus:
 
     def _pack(self, bits: npt.NDArray[np.bool_]) -> npt.NDArray[np.uint64]:
         w = (np.uint64(1) << np.arange(63, -1, -1, dtype=np.uint64)).astype(np.uint64)
-        return (bits.astype(np.uint64) * w).sum(axis=1, dtype=np.uint64)
+        out: npt.NDArray[np.uint64] = (bits.astype(np.uint64) * w).sum(axis=1, dtype=np.uint64)
+        return out
 
     def fresh(self, rng: np.random.Generator, k: int) -> npt.NDArray[np.uint64]:
         return self._pack(rng.random((k, 64)) < self.bias)
@@ -190,8 +191,8 @@ def bench_sqlite(tmp: Path, n: int, args: argparse.Namespace, blob: bytes) -> di
     with LocalRepository.open(root, create=True) as repo:
         made: set[str] = set()
         t0 = time.perf_counter()
-        for locs, fps in corpus.chunks():
-            lb = [int(x).to_bytes(8, "big") for x in locs.tolist()]
+        for chunk_locs, fps in corpus.chunks():
+            lb = [int(x).to_bytes(8, "big") for x in chunk_locs.tolist()]
             repo.add_index_many(
                 (loc, f"{fp:016x}", "0" * 64) for loc, fp in zip(lb, fps.tolist(), strict=True)
             )

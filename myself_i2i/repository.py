@@ -665,6 +665,40 @@ def open_repository(
     return LocalRepository.open(Path(spec).expanduser(), create=create)
 
 
+def migrate(
+    src: LocalRepository | PgRepository, dst: LocalRepository | PgRepository
+) -> tuple[int, int]:
+    """Copy every manifest of ``src`` into ``dst`` with its first-published time and signer.
+
+    Idempotent: a manifest already in ``dst`` stays as it is (its own first-published time
+    kept). Returns ``(copied, already there)``.
+
+    Raises:
+        RepositoryError: either repository cannot be used.
+        DuplicateLocator: ``dst`` holds a different manifest under one of the locators.
+    """
+    copied = same = 0
+    for rec in src.records():
+        store = src.get(rec.locator)
+        if store is None:
+            continue  # an index row whose file is gone (folder copied without it)
+        if dst.first_published(rec.locator) is not None:
+            dst.add(store, locator=rec.locator, fingerprint=rec.fingerprint, replace=False)
+            same += 1
+            continue
+        dst.add(
+            store,
+            locator=rec.locator,
+            fingerprint=rec.fingerprint,
+            title=rec.title,
+            signer=rec.signer,
+            first_published=rec.first_published,
+            replace=False,
+        )
+        copied += 1
+    return copied, same
+
+
 def configured_repositories() -> list[str]:
     """Repositories listed in ``$MYSELF_I2I_HOME/settings.json`` under ``"repositories"``."""
     p = home() / "settings.json"
