@@ -28,13 +28,13 @@ from myself_i2i.cli import app
 from myself_i2i.errors import RepositoryError
 from myself_i2i.identity import Identity
 from myself_i2i.pg_repository import MIGRATIONS, SCHEMA_VERSION, PgRepository
+from myself_i2i.report import Verdict
 from myself_i2i.repository import (
     DuplicateLocator,
     LocalRepository,
     migrate,
     open_repository,
 )
-from myself_i2i.report import Verdict
 from myself_i2i.sign import SignOptions, SignResult, sign_image
 from myself_i2i.testing import illustration, save
 from myself_i2i.verify import VerifyOptions, verify_bytes
@@ -121,7 +121,7 @@ def test_search_matches_brute_force_at_every_radius(pg_url: str) -> None:
                 q = fps[rng.randrange(len(fps))] ^ (1 << rng.randrange(64))
                 d = hamming_many(arr, q)
                 want = sorted(
-                    ((int(d[i]), i + 1) for i in np.nonzero(d <= radius)[0]), key=lambda t: t
+                    ((int(d[i]), int(i) + 1) for i in np.nonzero(d <= radius)[0]), key=lambda t: t
                 )[:10]
                 got = repo.search(f"{q:016x}", radius)
                 assert [(c.distance, int.from_bytes(c.locator, "big")) for c in got] == want
