@@ -20,7 +20,14 @@ for each size:
    biased hashes), and locator look-ups (the manifest blob by locator).
 
 The SQLite folder repository gets the same data at ``--sqlite`` entries in the same run
-(bulk index, a 64-byte ``.c2pa`` file per entry). Everything is deleted at the end.
+(bulk index, a 64-byte ``.c2pa`` file per entry).
+
+With ``--serve-n N`` (after the sizes), it loads N manifests into a fresh database, starts
+``myself-i2i repo serve --repo postgresql://… --workers 4`` on 127.0.0.1 and drives it for
+``--serve-seconds`` at ``--concurrency`` 50 from one asyncio client: 60 % fingerprint
+look-ups (``GET /matches/byBinding``, hits and misses), 20 % watermark look-ups, 20 %
+``GET /manifests/{id}``; it reports requests/s, latency p50/p99 and every error (any
+status other than 200/404, or a failed connection). Everything is deleted at the end.
 """
 
 from __future__ import annotations
@@ -224,6 +231,124 @@ def bench_sqlite(tmp: Path, n: int, args: argparse.Namespace, blob: bytes) -> di
     return res
 
 
+def bench_serve(base_url: str, args: argparse.Namespace, blob: bytes) -> dict[str, Any]:
+    import asyncio
+    import base64
+    import signal
+    import socket
+    import subprocess
+
+    import httpx
+
+    from myself_i2i.softbinding import FINGERPRINT_ALG
+    from myself_i2i.softbinding.watermark import WATERMARK_ALG
+
+    n = args.serve_n
+    url = create_database(base_url, f"serve_{n}")
+    corpus = Corpus(n, args.seed + 1)
+    with PgRepository.open(url) as repo:
+        repo.copy_in(rows_of(corpus, blob))
+    all_fps = np.concatenate([fps for _, fps in corpus.chunks()])
+    locs = [int(x).to_bytes(8, "big") for x in next(corpus.chunks())[0][:5000].tolist()]
+    qs = queries(corpus, all_fps, 2000)
+    del all_fps
+    fps = qs["hit"] + qs["family"] + qs["miss"]
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = int(sk.getsockname()[1])
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from myself_i2i.cli import main; main()",
+            "repo",
+            "serve",
+            "--repo",
+            url,
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    res: dict[str, Any] = {"backend": "repo serve", "n": n, "workers": args.workers}
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{base}/services/supportedAlgorithms", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("repo serve did not start")
+            time.sleep(0.3)
+
+        async def drive() -> dict[str, Any]:
+            lat: dict[str, list[float]] = {"fingerprint": [], "watermark": [], "manifest": []}
+            errors: list[str] = []
+            stop = time.monotonic() + args.serve_seconds
+            rng = random.Random(args.seed)
+            limits = httpx.Limits(max_connections=args.concurrency)
+            async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as c:
+
+                async def one() -> None:
+                    while time.monotonic() < stop:
+                        x = rng.random()
+                        if x < 0.6:
+                            kind = "fingerprint"
+                            v = base64.b64encode(rng.choice(fps).to_bytes(8, "big")).decode()
+                            req = c.get(
+                                "/matches/byBinding",
+                                params={"alg": FINGERPRINT_ALG, "value": v, "radius": RADIUS},
+                            )
+                        elif x < 0.8:
+                            kind = "watermark"
+                            v = base64.b64encode(rng.choice(locs)).decode()
+                            req = c.get(
+                                "/matches/byBinding", params={"alg": WATERMARK_ALG, "value": v}
+                            )
+                        else:
+                            kind = "manifest"
+                            req = c.get(f"/manifests/{rng.choice(locs).hex()}")
+                        t0 = time.perf_counter()
+                        try:
+                            r = await req
+                            if r.status_code not in (200, 404):
+                                errors.append(f"{kind} {r.status_code}")
+                        except httpx.HTTPError as e:
+                            errors.append(f"{kind} {type(e).__name__}")
+                        lat[kind].append((time.perf_counter() - t0) * 1000)
+
+                t0 = time.perf_counter()
+                await asyncio.gather(*(one() for _ in range(args.concurrency)))
+                wall = time.perf_counter() - t0
+            total = sum(len(v) for v in lat.values())
+            out: dict[str, Any] = {
+                "concurrency": args.concurrency,
+                "seconds": wall,
+                "requests": total,
+                "requests_per_s": total / wall,
+                "errors": len(errors),
+                "error_kinds": sorted(set(errors))[:10],
+            }
+            for k, v in lat.items():
+                out[k] = {"n": len(v), "p50_ms": pct(v, 50), "p99_ms": pct(v, 99)}
+            return out
+
+        res.update(asyncio.run(drive()))
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+    with PgRepository.open(f"{base_url}/postgres") as admin:
+        admin._conn.execute(f"DROP DATABASE serve_{n}")
+    return res
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--sizes", default="1000000,10000000")
@@ -231,6 +356,10 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=400)
     ap.add_argument("--adds", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--serve-n", type=int, default=0, help="repo serve load test size")
+    ap.add_argument("--serve-seconds", type=float, default=30.0)
+    ap.add_argument("--workers", type=int, default=4)
+    ap.add_argument("--concurrency", type=int, default=50)
     ap.add_argument("--out", type=Path, default=Path("bench/out/pg_repository.json"))
     args = ap.parse_args()
     blob = bytes(range(64))
@@ -242,13 +371,20 @@ def main() -> None:
         print(json.dumps(r), flush=True)
         args.out.write_text(json.dumps(results, indent=1))
 
-    settings = {"shared_buffers": "2GB", "maintenance_work_mem": "1GB", "max_wal_size": "8GB"}
+    settings = {
+        "shared_buffers": "2GB",
+        "maintenance_work_mem": "1GB",
+        "max_wal_size": "8GB",
+        "max_connections": "300",
+    }
     with tempfile.TemporaryDirectory(prefix="repo-bench-") as tmp:
         if args.sqlite:
             emit(bench_sqlite(Path(tmp), args.sqlite, args, blob))
         with temporary_postgres(settings) as base:
             for n in (int(x) for x in args.sizes.split(",") if x):
                 emit(bench_pg(base, n, args, blob))
+            if args.serve_n:
+                emit(bench_serve(base, args, blob))
     print(f"wrote {args.out}", file=sys.stderr)
 
 
