@@ -808,6 +808,12 @@ def serve(
     max_upload_mb: Annotated[
         int, typer.Option(help="Largest upload in MB. / アップロード上限（MB）")
     ] = 50,
+    repo: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Manifest repository DIR, URL or postgresql://… searched for stripped copies (repeat). / 検索するマニフェストリポジトリ（複数可）"
+        ),
+    ] = None,
 ) -> None:
     """Run the web verifier page and API. / Web 検証ページと API を起動します。"""
     from myself_i2i.web import WebConfig
@@ -815,7 +821,11 @@ def serve(
 
     _check_bindable(host, port)
     _say(f"web verifier on http://{host}:{port}/", f"Web 検証ページ：http://{host}:{port}/")
-    serve_web(host, port, WebConfig(max_upload_bytes=max_upload_mb * 1024 * 1024))
+    serve_web(
+        host,
+        port,
+        WebConfig(max_upload_bytes=max_upload_mb * 1024 * 1024, repositories=tuple(repo or ())),
+    )
 
 
 _REPO_HELP = "Repository folder or postgresql://… (default: your folder). / リポジトリのフォルダか postgresql://…（省略時は自分のフォルダ）"

@@ -233,3 +233,18 @@ def test_publish_and_recover_through_postgresql(signed: Signed, pg_url: str) -> 
     copy.write_bytes(platform_copy(signed.path))
     r = CliRunner().invoke(app, ["verify", str(copy), "--repo", pg_url, "--json"])
     assert '"route": "watermark"' in r.output, r.output
+
+
+def test_web_verifier_recovers_through_postgresql(signed: Signed, pg_url: str) -> None:
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from myself_i2i.web import WebConfig, create_app
+
+    with PgRepository.open(pg_url) as repo:
+        r = signed.marked
+        repo.add(r.manifest_store, locator=r.locator, fingerprint=r.fingerprint)
+    c = TestClient(create_app(WebConfig(repositories=(pg_url,), use_default_repositories=False)))
+    files = {"image": ("copy.jpg", platform_copy(signed.path), "image/jpeg")}
+    out = c.post("/api/verify", files=files).json()
+    assert out["verdict"] == "recovered" and out["recovery"]["route"] == "watermark", out
