@@ -884,7 +884,7 @@ def repo_serve(
     token = os.environ.get(rs.ENV_TOKEN) or (
         probe.upload_token() if isinstance(probe, LocalRepository) else None
     )
-    probe.close()  # type: ignore[union-attr]
+    probe.close()
     _check_bindable(host, port)
     where = spec if not is_postgresql(spec) else probe.name
     if isinstance(probe, LocalRepository):
@@ -950,15 +950,16 @@ def repo_list(
     repo: Annotated[str | None, typer.Option(help=_REPO_HELP)] = None,
 ) -> None:
     """List the manifests in a repository. / リポジトリ内のマニフェスト一覧。"""
-    from myself_i2i.repository import open_repository
+    from myself_i2i.repository import HttpRepository, open_repository
 
     r = open_repository(_repo_spec(directory, repo), create=directory is None and repo is None)
+    assert not isinstance(r, HttpRepository)  # _repo_spec refuses URLs
     try:
-        for rec in r.records():  # type: ignore[union-attr]
+        for rec in r.records():
             when = rec.first_published.isoformat() if rec.first_published else "-"
             typer.echo(f"{rec.locator.hex()}  {rec.fingerprint}  {when}  {rec.title}")
     finally:
-        r.close()  # type: ignore[union-attr]
+        r.close()
 
 
 @repo_app.command("migrate")
@@ -979,7 +980,7 @@ def repo_migrate(
         finally:
             target.close()
     finally:
-        source.close()  # type: ignore[union-attr]
+        source.close()
     _say(
         f"copied {copied} manifest(s) from {source.name} to {target.name} ({same} already there)",
         f"{source.name} から {target.name} へ {copied} 件を複製しました（{same} 件は既存）",

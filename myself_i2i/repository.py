@@ -509,6 +509,9 @@ class HttpRepository:
             f"{self.url}: マニフェストリポジトリに接続できません（{e}）。",
         )
 
+    def close(self) -> None:
+        """Nothing to release (a client per request); here so every repository closes."""
+
     def is_resolver(self) -> bool:
         """Whether the server speaks the Soft Binding Resolution API (asked once).
 

@@ -128,7 +128,7 @@ def create_repository_app(
     upload_token = token
     if upload_token is None and isinstance(first, LocalRepository):
         upload_token = first.upload_token()
-    first.close()  # type: ignore[union-attr]
+    first.close()
     local = threading.local()
 
     def repo() -> Any:

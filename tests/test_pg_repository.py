@@ -58,8 +58,8 @@ def test_schema_is_migrated_once_and_a_newer_schema_is_refused(pg_url: str) -> N
 def test_a_database_without_schema_is_not_a_repository_unless_created(pg_url: str) -> None:
     with pytest.raises(RepositoryError, match="not a manifest repository"):
         open_repository(pg_url)
-    open_repository(pg_url, create=True).close()  # type: ignore[union-attr]
-    open_repository(pg_url).close()  # type: ignore[union-attr]
+    open_repository(pg_url, create=True).close()
+    open_repository(pg_url).close()
 
 
 def test_unreachable_server_is_one_repository_error(pg_server: str) -> None:
