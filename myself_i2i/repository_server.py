@@ -30,12 +30,14 @@ in the repository, so several worker processes can serve one PostgreSQL database
 # endpoint would take ``request`` for a required query parameter (422 on every upload).
 import base64
 import binascii
+import contextlib
 import datetime as dt
 import hmac
 import json
 import os
 import re
 import threading
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,6 +98,7 @@ def create_repository_app(
     token: str | None = None,
     open_publishing: OpenPublishing | None = None,
     public_url: str | None = None,
+    threads: int = 8,
 ) -> Any:
     """The FastAPI app serving the repository ``root`` (a folder or a PostgreSQL URL).
 
@@ -105,6 +108,8 @@ def create_repository_app(
             PostgreSQL repository has none: without ``token`` only open publishing adds).
         open_publishing: accept self-proving uploads without the token, within limits.
         public_url: this service's public base URL, returned as each match's ``endpoint``.
+        threads: request threads of this process, and so at most this many database
+            connections per worker process.
 
     Raises:
         ConfigError: FastAPI is not installed.
@@ -141,10 +146,20 @@ def create_repository_app(
             local.repo = r
         return r
 
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Any) -> AsyncIterator[None]:
+        # Each request thread keeps one repository connection, so the thread pool's size
+        # bounds this process's database connections (anyio's default is 40).
+        import anyio.to_thread
+
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        yield
+
     app = FastAPI(
         title="myself_i2i manifest repository (C2PA Soft Binding Resolution API)",
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
 
     def match(locator: bytes, distance: int | None, when: dt.datetime | None) -> dict[str, Any]:

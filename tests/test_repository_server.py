@@ -397,6 +397,11 @@ def test_workers_over_one_postgresql(pg_url: str) -> None:
             repo.upload(b"w%d" % i, None, f"{i:016x}", "w")
         with PgRepository.open(pg_url) as pg:
             assert pg.count() == 21
+            # the thread limit bounds each worker's connections (8 each, + this one)
+            row = pg._conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            ).fetchone()
+            assert row is not None and row[0] <= 2 * 8 + 1
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(20)
