@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -92,6 +93,7 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
     ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+_COPY_BATCH = 100_000
 _SEGMENT_INDEXES = tuple(f"manifests_s{i}" for i in range(len(_WIDTHS)))
 #: One statement text for every query (prepared once per connection): a branch per
 #: segment, each an index-only scan of ``s_i = ANY(values)``; exact distance by bit_count.
@@ -330,27 +332,29 @@ class PgRepository:
                         self._conn.execute(f"DROP INDEX IF EXISTS {ix}")
                 row = self._conn.execute("SELECT coalesce(max(id), 0) FROM manifests").fetchone()
                 next_id = int(row[0]) + 1 if row else 1
+                it = iter(rows)
                 with self._conn.cursor() as cur:
-                    stores: list[tuple[int, bytes]] = []
-                    with cur.copy(
-                        "COPY manifests (id, locator, store_sha256, fingerprint, title) FROM STDIN"
-                    ) as cp:
-                        for loc, fp, title, store in rows:
-                            cp.write_row(
-                                (
-                                    next_id,
-                                    loc,
-                                    hashlib.sha256(store).digest(),
-                                    to_signed(int(fp, 16)),
-                                    title,
+                    # batches: two COPYs each (rows, then their stores), bounded memory
+                    while batch := list(itertools.islice(it, _COPY_BATCH)):
+                        with cur.copy(
+                            "COPY manifests (id, locator, store_sha256, fingerprint, title)"
+                            " FROM STDIN"
+                        ) as cp:
+                            for k, (loc, fp, title, store) in enumerate(batch):
+                                cp.write_row(
+                                    (
+                                        next_id + k,
+                                        loc,
+                                        hashlib.sha256(store).digest(),
+                                        to_signed(int(fp, 16)),
+                                        title,
+                                    )
                                 )
-                            )
-                            stores.append((next_id, store))
-                            next_id += 1
-                            n += 1
-                    with cur.copy("COPY manifest_stores (id, store) FROM STDIN") as cp:
-                        for item in stores:
-                            cp.write_row(item)
+                        with cur.copy("COPY manifest_stores (id, store) FROM STDIN") as cp:
+                            for k, item in enumerate(batch):
+                                cp.write_row((next_id + k, item[3]))
+                        next_id += len(batch)
+                        n += len(batch)
                 self._conn.execute(
                     "SELECT setval(pg_get_serial_sequence('manifests', 'id'), %s)",
                     (max(next_id - 1, 1),),

@@ -108,7 +108,12 @@ def clustered(n: int, seed: int) -> list[int]:
     return out
 
 
-def test_search_matches_brute_force_at_every_radius(pg_url: str) -> None:
+def test_search_matches_brute_force_at_every_radius(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from myself_i2i import pg_repository
+
+    monkeypatch.setattr(pg_repository, "_COPY_BATCH", 1500)  # several COPY batches
     fps = clustered(4000, seed=3)
     rows = [(i.to_bytes(8, "big"), f"{h:016x}", "", b"s") for i, h in enumerate(fps, 1)]
     arr = np.array([to_signed(h) for h in fps], np.int64)
