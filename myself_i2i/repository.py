@@ -492,6 +492,7 @@ class HttpRepository:
         self.token = token
         self.timeout = timeout
         self._standard: bool | None = None
+        self._published: dict[bytes, dt.datetime | None] = {}
 
     def _client(self) -> httpx.Client:
         try:
@@ -511,6 +512,11 @@ class HttpRepository:
 
     def close(self) -> None:
         """Nothing to release (a client per request); here so every repository closes."""
+
+    def first_published(self, locator: bytes) -> dt.datetime | None:
+        """The first-published time the server sent with the last :meth:`get` of
+        ``locator`` (a static host sends none)."""
+        return self._published.get(locator)
 
     def is_resolver(self) -> bool:
         """Whether the server speaks the Soft Binding Resolution API (asked once).
@@ -550,6 +556,7 @@ class HttpRepository:
                 if r.status_code == 404:
                     return None
                 r.raise_for_status()
+                self._published[locator] = _parse_time(r.headers.get("first-published"))
                 return bytes(r.content)
         except httpx.HTTPError as e:
             raise self._fail(e) from e

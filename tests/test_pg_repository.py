@@ -233,6 +233,9 @@ def test_publish_and_recover_through_postgresql(signed: Signed, pg_url: str) -> 
         )
     assert report.verdict is Verdict.RECOVERED, report.to_dict()
     assert report.recovery is not None and report.recovery["route"] == "watermark"
+    with PgRepository.open(pg_url) as repo:
+        first = repo.first_published(signed.marked.locator or b"")
+    assert first is not None and report.recovery["firstPublished"] == first.isoformat()
     # and the CLI verifier takes the same URL
     copy = signed.path.with_name("copy.jpg")
     copy.write_bytes(platform_copy(signed.path))
