@@ -235,6 +235,7 @@ def test_http_repository_speaks_the_standard_api(spec: str) -> None:
         repo = HttpRepository(url, token="s3cret-token")
         assert repo.is_resolver()
         assert repo.get(LOC_A) == b"store A" and repo.get(bytes(8)) is None
+        assert repo.first_published(LOC_A) is not None  # from the First-Published header
         (cand,) = repo.search(FP_NEAR, 8)
         assert cand == Candidate(LOC_A, 1) and cand.first_published is not None
         loc = repo.upload(b"up", None, "1234123412341234", "u.png")
