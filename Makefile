@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install lint typecheck browser clean
+.PHONY: demo test install lint typecheck browser postgresql clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,16 @@ browser:
 	      || echo "note: could not install chromium; browser tests will be skipped"; \
 	  else echo "note: chromium not installed (needs root + apt-get); browser tests will be skipped"; fi; }
 
+# Debian's PostgreSQL server for the PostgreSQL repository tests (the tests start their own
+# server in a temporary directory as the unprivileged `postgres` user; nothing is enabled
+# system-wide). If it cannot be installed here, those tests skip with a message saying so.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	      || echo "note: could not install postgresql; PostgreSQL tests will be skipped"; \
+	  else echo "note: postgresql not installed (needs root + apt-get); PostgreSQL tests will be skipped"; fi; }
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -33,7 +43,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-test: $(STAMP) browser lint typecheck
+test: $(STAMP) browser postgresql lint typecheck
 	$(VENV)/bin/pytest
 
 clean:

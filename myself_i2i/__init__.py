@@ -51,6 +51,7 @@ _EXPORTS: dict[str, str] = {
     "LocalRepository": "myself_i2i.repository",
     "HttpRepository": "myself_i2i.repository",
     "open_repository": "myself_i2i.repository",
+    "PgRepository": "myself_i2i.pg_repository",
     # values
     "PledgeKind": "myself_i2i.models",
     "Relation": "myself_i2i.models",
@@ -96,6 +97,7 @@ __all__ = [
     "ManifestError",
     "MetadataError",
     "MyselfI2IError",
+    "PgRepository",
     "PledgeKind",
     "PledgeRefused",
     "ProtectOptions",
@@ -165,6 +167,7 @@ if TYPE_CHECKING:
     from myself_i2i.identity import Identity, IdentityStore
     from myself_i2i.keyring import Keyring
     from myself_i2i.models import Evidence, Generator, Lora, PledgeKind, Relation, SourceSpec
+    from myself_i2i.pg_repository import PgRepository
     from myself_i2i.protect import ProtectOptions, ProtectResult, find_protection, protect_artwork
     from myself_i2i.registry import SourceRegistry
     from myself_i2i.report import EXIT_CODES, Finding, Report, Severity, SignerInfo, Verdict

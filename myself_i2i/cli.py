@@ -457,7 +457,7 @@ def verify(
     repo: Annotated[
         list[str] | None,
         typer.Option(
-            help="Manifest repository DIR or URL (repeat). / マニフェストリポジトリのフォルダか URL（複数可）"
+            help="Manifest repository DIR, URL or postgresql://… (repeat). / マニフェストリポジトリのフォルダ、URL、postgresql://…（複数可）"
         ),
     ] = None,
     as_json: Annotated[
@@ -826,7 +826,10 @@ def publish(
         ),
     ] = None,
     repo: Annotated[
-        str, typer.Option(help="Target repository DIR or URL. / 公開先のフォルダか URL")
+        str,
+        typer.Option(
+            help="Target repository DIR, URL or postgresql://…. / 公開先のフォルダ、URL、postgresql://…"
+        ),
     ] = "",
     token: Annotated[
         str | None,
@@ -836,12 +839,13 @@ def publish(
     ] = None,
 ) -> None:
     """Add manifests to a repository (for recovery after re-encoding). / マニフェストを公開します。"""
-    from myself_i2i.repository import LocalRepository, open_repository
+    from myself_i2i.repository import HttpRepository, LocalRepository, open_repository
     from myself_i2i.softbinding.publish import manifests_of_images
 
     if not repo:
         raise ConfigError(
-            "give --repo DIR or --repo URL.", "--repo DIR か --repo URL を指定してください。"
+            "give --repo DIR, --repo URL or --repo postgresql://….",
+            "--repo DIR か --repo URL か --repo postgresql://… を指定してください。",
         )
     items: list[tuple[bytes, bytes | None, str, str]]
     if images:
@@ -856,12 +860,12 @@ def publish(
     target = open_repository(repo, create=True, token=token)  # only once the inputs are good
     n = 0
     for store, loc, fp, title in items:
-        if isinstance(target, LocalRepository):
-            target.add(store, locator=loc, fingerprint=fp, title=title)
-        else:
+        if isinstance(target, HttpRepository):
             target.upload(store, loc, fp, title)
+        else:
+            target.add(store, locator=loc, fingerprint=fp, title=title)
         n += 1
-    if isinstance(target, LocalRepository):
+    if not isinstance(target, HttpRepository):
         target.close()
     _say(f"published {n} manifest(s) to {repo}", f"{repo} に {n} 件のマニフェストを公開しました")
 
@@ -912,6 +916,12 @@ def serve(
     time_limit: Annotated[
         float, typer.Option(min=1, help="Seconds per verification. / 1 件の検証の制限時間（秒）")
     ] = 20.0,
+    repo: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Manifest repository DIR, URL or postgresql://… searched for stripped copies (repeat). / 検索するマニフェストリポジトリ（複数可）"
+        ),
+    ] = None,
 ) -> None:
     """Run the web verifier page and API. / Web 検証ページと API を起動します。"""
     from myself_i2i.web import WebConfig
@@ -925,8 +935,25 @@ def serve(
         workers=workers,
         memory_limit_bytes=memory_limit_mb * 1024 * 1024,
         time_limit=time_limit,
+        repositories=tuple(repo or ()),
     )
     serve_web(host, port, config)
+
+
+_REPO_HELP = "Repository folder or postgresql://… (default: your folder). / リポジトリのフォルダか postgresql://…（省略時は自分のフォルダ）"
+
+
+def _repo_spec(directory: Path | None, repo: str | None) -> str:
+    from myself_i2i.repository import LocalRepository
+
+    if directory is not None and repo:
+        raise ConfigError("give --dir or --repo, not both.", "--dir と --repo は片方だけです。")
+    if repo and repo.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"{repo}: give a repository folder or postgresql://… here, not a URL.",
+            f"{repo}: ここには URL ではなくリポジトリのフォルダか postgresql://… を指定してください。",
+        )
+    return repo or str(directory or LocalRepository.default_path())
 
 
 @repo_app.command("serve")
@@ -939,26 +966,87 @@ def repo_serve(
             help="Repository folder (default: yours). / リポジトリのフォルダ（省略時は自分のもの）",
         ),
     ] = None,
+    repo: Annotated[str | None, typer.Option(help=_REPO_HELP)] = None,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port. / ポート")] = 8765,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes. / ワーカープロセス数")
+    ] = 1,
+    open_publishing: Annotated[
+        bool,
+        typer.Option(
+            "--open",
+            help="Accept self-proving uploads without the token. / 自己証明できるアップロードをトークンなしで受け付ける",
+        ),
+    ] = False,
+    public_url: Annotated[
+        str | None,
+        typer.Option(help="Public base URL given in matches. / 照合結果に載せる公開 URL"),
+    ] = None,
 ) -> None:
-    """Serve a manifest repository over HTTP. / リポジトリを HTTP で公開します。"""
-    from myself_i2i.repository import LocalRepository
-    from myself_i2i.repository_server import create_repository_app
+    """Serve a manifest repository over HTTP (C2PA Soft Binding Resolution API). / リポジトリを HTTP で公開します。"""
+    import os
 
-    root = directory or LocalRepository.default_path()
-    app_ = create_repository_app(root)
-    _check_bindable(host, port)
-    with LocalRepository.open(root) as r:
-        tok = r.upload_token()
-    _say(
-        f"serving {root} on http://{host}:{port}/ (upload token in {root}/upload-token)",
-        f"{root} を http://{host}:{port}/ で公開中（アップロードトークンは {root}/upload-token）",
+    from myself_i2i import repository_server as rs
+    from myself_i2i.repository import LocalRepository, is_postgresql, open_repository
+
+    spec = _repo_spec(directory, repo)
+    # fail here, with one line, if the repository cannot be opened
+    probe = open_repository(spec, create=True)
+    token = os.environ.get(rs.ENV_TOKEN) or (
+        probe.upload_token() if isinstance(probe, LocalRepository) else None
     )
-    del tok
+    probe.close()
+    _check_bindable(host, port)
+    where = spec if not is_postgresql(spec) else probe.name
+    if isinstance(probe, LocalRepository):
+        note_en, note_ja = (
+            f"upload token in {spec}/upload-token",
+            f"アップロードトークンは {spec}/upload-token",
+        )
+    elif token:
+        note_en, note_ja = (
+            f"upload token from ${rs.ENV_TOKEN}",
+            f"アップロードトークンは ${rs.ENV_TOKEN}",
+        )
+    else:
+        note_en, note_ja = (
+            f"no upload token (set ${rs.ENV_TOKEN})",
+            f"アップロードトークンなし（${rs.ENV_TOKEN} で設定）",
+        )
+    _say(
+        f"serving {where} on http://{host}:{port}/ with {workers} worker(s) ({note_en}"
+        f"{'; open publishing' if open_publishing else ''})",
+        f"{where} を http://{host}:{port}/ で公開中、ワーカー {workers}（{note_ja}"
+        f"{'、公開投稿あり' if open_publishing else ''}）",
+    )
     import uvicorn
 
-    uvicorn.run(app_, host=host, port=port, log_level="warning")
+    if workers == 1:
+        app_ = rs.create_repository_app(
+            spec,
+            token=token,
+            open_publishing=rs.OpenPublishing.on() if open_publishing else None,
+            public_url=public_url,
+        )
+        uvicorn.run(app_, host=host, port=port, log_level="warning")
+        return
+    # Several processes: each worker builds its own app from the environment (stateless;
+    # everything shared lives in the repository).
+    os.environ[rs.ENV_REPO] = spec
+    if token:
+        os.environ[rs.ENV_TOKEN] = token
+    os.environ[rs.ENV_OPEN] = "1" if open_publishing else "0"
+    if public_url:
+        os.environ[rs.ENV_PUBLIC_URL] = public_url
+    uvicorn.run(
+        "myself_i2i.repository_server:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
 
 
 @repo_app.command("list")
@@ -971,15 +1059,73 @@ def repo_list(
             help="Repository folder (default: yours). / リポジトリのフォルダ（省略時は自分のもの）",
         ),
     ] = None,
+    repo: Annotated[str | None, typer.Option(help=_REPO_HELP)] = None,
 ) -> None:
     """List the manifests in a repository. / リポジトリ内のマニフェスト一覧。"""
-    from myself_i2i.repository import LocalRepository
+    from myself_i2i.repository import HttpRepository, open_repository
 
-    with LocalRepository.open(
-        directory or LocalRepository.default_path(), create=directory is None
-    ) as r:
-        for loc, fp, title in r.entries():
-            typer.echo(f"{loc.hex()}  {fp}  {title}")
+    r = open_repository(_repo_spec(directory, repo), create=directory is None and repo is None)
+    assert not isinstance(r, HttpRepository)  # _repo_spec refuses URLs
+    try:
+        for rec in r.records():
+            when = rec.first_published.isoformat() if rec.first_published else "-"
+            typer.echo(f"{rec.locator.hex()}  {rec.fingerprint}  {when}  {rec.title}")
+    finally:
+        r.close()
+
+
+@repo_app.command("migrate")
+@_guard
+def repo_migrate(
+    src: Annotated[str, typer.Argument(help="From: folder or postgresql://…. / 移行元")],
+    dst: Annotated[str, typer.Argument(help="To: folder or postgresql://…. / 移行先")],
+) -> None:
+    """Copy every manifest from one repository into another, keeping first-published times. / リポジトリ間で全マニフェストを複製します。"""
+    from myself_i2i.repository import HttpRepository, migrate, open_repository
+
+    source = open_repository(_repo_spec(None, src))
+    try:
+        target = open_repository(_repo_spec(None, dst), create=True)
+        assert not isinstance(source, HttpRepository) and not isinstance(target, HttpRepository)
+        try:
+            copied, same = migrate(source, target)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    _say(
+        f"copied {copied} manifest(s) from {source.name} to {target.name} ({same} already there)",
+        f"{source.name} から {target.name} へ {copied} 件を複製しました（{same} 件は既存）",
+    )
+
+
+@repo_app.command("block")
+@_guard
+def repo_block(
+    token: Annotated[str, typer.Argument(help="Signer key token. / 署名者のキートークン")],
+    directory: Annotated[Path | None, typer.Option("--dir")] = None,
+    repo: Annotated[str | None, typer.Option(help=_REPO_HELP)] = None,
+    reason: Annotated[str, typer.Option(help="Why (kept). / 理由")] = "",
+    unblock: Annotated[
+        bool, typer.Option("--unblock", help="Take the key off the list. / 解除")
+    ] = False,
+) -> None:
+    """Refuse open publishing from a signer key. / 署名者の鍵からの公開投稿を拒否します。"""
+    from myself_i2i.repository import HttpRepository, open_repository
+
+    r = open_repository(_repo_spec(directory, repo), create=True)
+    assert not isinstance(r, HttpRepository)  # _repo_spec refuses URLs
+    try:
+        if unblock:
+            r.unblock(token)
+        else:
+            r.block(token, reason)
+    finally:
+        r.close()
+    _say(
+        f"{'unblocked' if unblock else 'blocked'} {token}",
+        f"{token} を{'解除' if unblock else 'ブロック'}しました",
+    )
 
 
 @app.command()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -192,7 +192,6 @@ def revoke(
     from myself_i2i.grants import make_revocation, publish_revocation, read_grant_file
     from myself_i2i.identity import IdentityStore
     from myself_i2i.repository import (
-        HttpRepository,
         LocalRepository,
         configured_repositories,
         open_repository,
@@ -201,7 +200,7 @@ def revoke(
     store = IdentityStore.default()
     ident = store.load(_passphrase_for(store, None))
     grant_id, rev = make_revocation(read_grant_file(grant), ident, reason=reason)
-    repos: list[LocalRepository | HttpRepository] = [LocalRepository.open_default()]
+    repos: list[Any] = [LocalRepository.open_default()]
     repos += [open_repository(spec, create=True) for spec in configured_repositories()]
     try:
         written = publish_revocation(grant_id, rev, repos)

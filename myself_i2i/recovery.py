@@ -159,7 +159,17 @@ def recover(
                 continue
             read, why, dist = check_candidate(data, mime, name, store, fp, locator)
             if why is None and read is not None:
-                return _found(store, read, "watermark", repo.name, locator, dist, fp, len(repos))
+                return _found(
+                    store,
+                    read,
+                    "watermark",
+                    repo.name,
+                    locator,
+                    dist,
+                    fp,
+                    len(repos),
+                    _published(repo, locator),
+                )
             rejected.append(
                 {
                     "route": "watermark",
@@ -180,7 +190,15 @@ def recover(
             )
             if why is None and read is not None:
                 return _found(
-                    store, read, "fingerprint", repo.name, cand.locator, dist, fp, len(repos)
+                    store,
+                    read,
+                    "fingerprint",
+                    repo.name,
+                    cand.locator,
+                    dist,
+                    fp,
+                    len(repos),
+                    _published(repo, cand.locator),
                 )
             rejected.append(
                 {
@@ -203,6 +221,17 @@ def recover(
     )
 
 
+def _published(repo: Repository, locator: bytes) -> str | None:
+    """When ``repo`` first received the manifest (ISO 8601), if the repository records it:
+    evidence in a dispute over who published first."""
+    fn = getattr(repo, "first_published", None)
+    try:
+        when = fn(locator) if fn is not None else None
+    except MyselfI2IError:
+        return None  # the manifest was found; a missing time does not undo that
+    return when.isoformat() if when is not None else None
+
+
 def _found(
     store: bytes,
     read: StoreRead,
@@ -212,6 +241,7 @@ def _found(
     dist: int | None,
     fp: str,
     searched: int,
+    first_published: str | None = None,
 ) -> Recovered:
     info = {
         "route": route,
@@ -219,6 +249,7 @@ def _found(
         "locator": locator.hex(),
         "distance": dist,
         "fingerprint": fp,
+        "firstPublished": first_published,
     }
     return Recovered(route=route, store=store, read=read, info=info, searched=searched)
 

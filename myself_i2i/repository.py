@@ -22,8 +22,8 @@ import json
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
@@ -35,18 +35,45 @@ from myself_i2i.paths import ensure_home, home
 if TYPE_CHECKING:
     import httpx
 
+    from myself_i2i.pg_repository import PgRepository
+
 #: Fingerprint search radius (pHash bits). Re-encodes, resizes and ±10 % brightness move a
 #: signed image's pHash by <= 3 bits; distinct pictures are >= 16-20 bits apart.
 SEARCH_RADIUS = 10
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A manifest found by fingerprint search."""
+    """A manifest found by fingerprint search (with when the repository first got it)."""
 
     locator: bytes
     distance: int
+    #: when the repository first received it (evidence of who published first); not
+    #: part of equality
+    first_published: dt.datetime | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One manifest's metadata, as ``repo migrate`` copies it."""
+
+    locator: bytes
+    fingerprint: str
+    title: str
+    first_published: dt.datetime | None
+    signer: str | None = None
+
+
+class DuplicateLocator(RepositoryError):
+    """The locator already holds a different manifest store."""
+
+    def __init__(self, repo: str, locator: bytes) -> None:
+        super().__init__(
+            f"{repo}: the locator {locator.hex()} already holds a different manifest.",
+            f"{repo}: ロケーター {locator.hex()} には既に別のマニフェストがあります。",
+        )
+        self.locator = locator
 
 
 class Repository(Protocol):
@@ -57,6 +84,16 @@ class Repository(Protocol):
     def get(self, locator: bytes) -> bytes | None: ...
 
     def search(self, fingerprint: str, radius: int = SEARCH_RADIUS) -> list[Candidate]: ...
+
+
+def _parse_time(v: object) -> dt.datetime | None:
+    if not isinstance(v, str) or not v:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(v)
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
 
 
 def _locator_path(root: Path, locator: bytes) -> Path:
@@ -145,9 +182,41 @@ class LocalRepository:
                     " fingerprint INTEGER, title TEXT, added TEXT NOT NULL)"
                 )
                 conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-                conn.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', '1')")
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            version = int(row[0]) if row else 1
+            if version < 2:
+                if has_schema:  # an old index: take the write lock now (once)
+                    conn.execute("COMMIT")
+                    conn.execute("BEGIN IMMEDIATE")
+                    row = conn.execute(
+                        "SELECT value FROM meta WHERE key = 'schema_version'"
+                    ).fetchone()
+                    version = int(row[0]) if row else 1
+                if version < 2:
+                    # v2: who published (signer key token, client address) for open
+                    # publishing limits, and the operator's block list
+                    conn.execute("ALTER TABLE manifests ADD COLUMN signer TEXT")
+                    conn.execute("ALTER TABLE manifests ADD COLUMN client TEXT")
+                    conn.execute(
+                        "CREATE INDEX IF NOT EXISTS manifests_signer"
+                        " ON manifests (signer, added) WHERE signer IS NOT NULL"
+                    )
+                    conn.execute(
+                        "CREATE INDEX IF NOT EXISTS manifests_client"
+                        " ON manifests (client, added) WHERE client IS NOT NULL"
+                    )
+                    conn.execute(
+                        "CREATE INDEX IF NOT EXISTS manifests_sha ON manifests (store_sha256)"
+                    )
+                    conn.execute(
+                        "CREATE TABLE IF NOT EXISTS blocked_keys (token TEXT PRIMARY KEY,"
+                        " reason TEXT NOT NULL DEFAULT '', added TEXT NOT NULL)"
+                    )
+                    conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+            elif version > SCHEMA_VERSION:
+                raise ValueError(
+                    f"schema version {version} is newer than this myself_i2i ({SCHEMA_VERSION})"
                 )
             repo = cls(root, conn)
             conn.execute("COMMIT")
@@ -169,36 +238,56 @@ class LocalRepository:
         self.close()
 
     def add(
-        self, store: bytes, *, locator: bytes | None, fingerprint: str, title: str = ""
+        self,
+        store: bytes,
+        *,
+        locator: bytes | None,
+        fingerprint: str,
+        title: str = "",
+        signer: str | None = None,
+        client: str | None = None,
+        replace: bool = True,
+        first_published: dt.datetime | None = None,
     ) -> bytes:
         """Keep a manifest store; returns its locator (a random one when it has no watermark).
 
+        Re-publishing the same store changes nothing (the first-published time stays); a
+        different store under a taken locator replaces it when ``replace``, else raises
+        :class:`DuplicateLocator`.
+
         Raises:
             RepositoryError: the index or the files cannot be written.
+            DuplicateLocator: the locator holds another store and ``replace`` is False.
         """
         from myself_i2i.softbinding.watermark import new_locator
 
         loc = locator or new_locator()
         path = _locator_path(self.root, loc)
+        sha = hashlib.sha256(store).hexdigest()
+        when = (first_published or dt.datetime.now(dt.timezone.utc)).isoformat()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_bytes(store)
-            os.replace(tmp, path)
             self._conn.execute("BEGIN IMMEDIATE")
             try:
+                old = self._conn.execute(
+                    "SELECT id, store_sha256 FROM manifests WHERE locator = ?", (loc,)
+                ).fetchone()
+                if old is not None and old[1] == sha and path.exists():
+                    self._conn.execute("COMMIT")
+                    return loc  # idempotent re-publish
+                if old is not None and old[1] != sha and not replace:
+                    raise DuplicateLocator(self.name, loc)
+                # the file is written under the index's write lock, so two writers of
+                # one locator cannot leave a file that disagrees with the index
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(path.name + ".tmp")
+                tmp.write_bytes(store)
+                os.replace(tmp, path)
                 cur = self._conn.execute(
-                    "INSERT INTO manifests (locator, store_sha256, fingerprint, title, added)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT(locator) DO UPDATE SET"
-                    " store_sha256=excluded.store_sha256, fingerprint=excluded.fingerprint"
-                    " RETURNING id",
-                    (
-                        loc,
-                        hashlib.sha256(store).hexdigest(),
-                        to_signed(int(fingerprint, 16)),
-                        title,
-                        dt.datetime.now(dt.timezone.utc).isoformat(),
-                    ),
+                    "INSERT INTO manifests (locator, store_sha256, fingerprint, title, added,"
+                    " signer, client) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(locator) DO"
+                    " UPDATE SET store_sha256=excluded.store_sha256,"
+                    " fingerprint=excluded.fingerprint RETURNING id",
+                    (loc, sha, to_signed(int(fingerprint, 16)), title, when, signer, client),
                 )
                 (row_id,) = cur.fetchone()
                 self._index.remove(int(row_id))
@@ -264,16 +353,18 @@ class LocalRepository:
         except OSError as e:
             raise _db_error(path, e) from e
 
-    def search(self, fingerprint: str, radius: int = SEARCH_RADIUS) -> list[Candidate]:
+    def search(
+        self, fingerprint: str, radius: int = SEARCH_RADIUS, limit: int = 10
+    ) -> list[Candidate]:
         try:
-            hits = self._index.search(int(fingerprint, 16), radius, limit=10)
+            hits = self._index.search(int(fingerprint, 16), radius, limit=limit)
             out: list[Candidate] = []
             for item_id, dist in hits:
                 row = self._conn.execute(
-                    "SELECT locator FROM manifests WHERE id=?", (item_id,)
+                    "SELECT locator, added FROM manifests WHERE id=?", (item_id,)
                 ).fetchone()
                 if row is not None:
-                    out.append(Candidate(bytes(row[0]), dist))
+                    out.append(Candidate(bytes(row[0]), dist, _parse_time(row[1])))
             return out
         except sqlite3.Error as e:
             raise _db_error(self.root / "index.sqlite", e) from e
@@ -323,6 +414,89 @@ class LocalRepository:
         except OSError as e:
             raise _db_error(self.root, e) from e
 
+    def records(self) -> Iterator[Record]:
+        """Every manifest with its metadata, oldest first (for ``repo migrate``).
+
+        Raises:
+            RepositoryError: the index cannot be read.
+        """
+        last = 0
+        while True:
+            try:
+                rows = self._conn.execute(
+                    "SELECT id, locator, fingerprint, title, added, signer FROM manifests"
+                    " WHERE id > ? ORDER BY id LIMIT 5000",
+                    (last,),
+                ).fetchall()
+            except sqlite3.Error as e:
+                raise _db_error(self.root / "index.sqlite", e) from e
+            if not rows:
+                return
+            for r in rows:
+                yield Record(
+                    bytes(r[1]),
+                    f"{to_unsigned(int(r[2])):016x}",
+                    str(r[3] or ""),
+                    _parse_time(r[4]),
+                    r[5],
+                )
+            last = int(rows[-1][0])
+
+    def _one(self, sql: str, params: tuple[object, ...]) -> tuple[object, ...] | None:
+        try:
+            row: tuple[object, ...] | None = self._conn.execute(sql, params).fetchone()
+        except sqlite3.Error as e:
+            raise _db_error(self.root / "index.sqlite", e) from e
+        return row
+
+    def first_published(self, locator: bytes) -> dt.datetime | None:
+        """When this repository first received the manifest at ``locator``."""
+        row = self._one("SELECT added FROM manifests WHERE locator = ?", (locator,))
+        return _parse_time(row[0]) if row else None
+
+    def find_store(self, store: bytes) -> bytes | None:
+        """The locator already holding exactly this store (duplicate detection), or None."""
+        row = self._one(
+            "SELECT locator FROM manifests WHERE store_sha256 = ? LIMIT 1",
+            (hashlib.sha256(store).hexdigest(),),
+        )
+        return bytes(row[0]) if row and isinstance(row[0], bytes) else None
+
+    def recent_count(
+        self, *, signer: str | None = None, client: str | None = None, since: dt.datetime
+    ) -> int:
+        """How many manifests ``signer`` (or ``client``) first published after ``since``."""
+        col, val = ("signer", signer) if signer is not None else ("client", client)
+        row = self._one(
+            f"SELECT count(*) FROM manifests WHERE {col} = ? AND added > ?",
+            (val, since.astimezone(dt.timezone.utc).isoformat()),
+        )
+        return int(str(row[0])) if row else 0
+
+    def block(self, token: str, reason: str = "") -> None:
+        """Put a signer's key token on the operator's block list.
+
+        Raises:
+            RepositoryError: the index cannot be written.
+        """
+        try:
+            self._conn.execute(
+                "INSERT INTO blocked_keys (token, reason, added) VALUES (?, ?, ?)"
+                " ON CONFLICT(token) DO UPDATE SET reason = excluded.reason",
+                (token, reason, dt.datetime.now(dt.timezone.utc).isoformat()),
+            )
+        except sqlite3.Error as e:
+            raise _db_error(self.root / "index.sqlite", e) from e
+
+    def unblock(self, token: str) -> None:
+        try:
+            self._conn.execute("DELETE FROM blocked_keys WHERE token = ?", (token,))
+        except sqlite3.Error as e:
+            raise _db_error(self.root / "index.sqlite", e) from e
+
+    def is_blocked(self, token: str) -> bool:
+        return self._one("SELECT 1 FROM blocked_keys WHERE token = ?", (token,)) is not None
+
     def upload_token(self) -> str:
         """The token that authorises uploads to ``repo serve`` (made on first use, mode 0600)."""
         p = self.root / "upload-token"
@@ -334,13 +508,21 @@ class LocalRepository:
 
 
 class HttpRepository:
-    """Client of a repository over HTTP (a static copy of a directory, or ``repo serve``)."""
+    """Client of a repository over HTTP.
+
+    Speaks the C2PA Soft Binding Resolution API when the server offers it
+    (``/services/supportedAlgorithms`` answers; ``myself-i2i repo serve`` or another
+    resolver), and otherwise reads a plain static copy of a repository folder (locator
+    look-ups by path only).
+    """
 
     def __init__(self, url: str, token: str | None = None, timeout: float = 10.0) -> None:
         self.url = url.rstrip("/")
         self.name = self.url
         self.token = token
         self.timeout = timeout
+        self._standard: bool | None = None
+        self._published: dict[bytes, dt.datetime | None] = {}
 
     def _client(self) -> httpx.Client:
         try:
@@ -358,16 +540,53 @@ class HttpRepository:
             f"{self.url}: マニフェストリポジトリに接続できません（{e}）。",
         )
 
+    def close(self) -> None:
+        """Nothing to release (a client per request); here so every repository closes."""
+
+    def first_published(self, locator: bytes) -> dt.datetime | None:
+        """The first-published time the server sent with the last :meth:`get` of
+        ``locator`` (a static host sends none)."""
+        return self._published.get(locator)
+
+    def is_resolver(self) -> bool:
+        """Whether the server speaks the Soft Binding Resolution API (asked once).
+
+        Raises:
+            RepositoryError: the server cannot be reached.
+        """
+        import httpx
+
+        from myself_i2i.softbinding import FINGERPRINT_ALG
+
+        if self._standard is None:
+            try:
+                with self._client() as c:
+                    r = c.get(f"{self.url}/services/supportedAlgorithms")
+                if r.status_code >= 500:
+                    r.raise_for_status()
+                algs = r.json() if r.status_code == 200 else {}
+                fps = algs.get("fingerprints") if isinstance(algs, dict) else None
+                self._standard = isinstance(fps, list) and any(
+                    isinstance(x, dict) and x.get("alg") == FINGERPRINT_ALG for x in fps
+                )
+            except ValueError:
+                self._standard = False  # a static host's HTML error page
+            except httpx.HTTPError as e:
+                raise self._fail(e) from e
+        return self._standard
+
     def get(self, locator: bytes) -> bytes | None:
         import httpx
 
         h = locator.hex()
+        path = f"/manifests/{h}" if self.is_resolver() else f"/by-locator/{h[:2]}/{h}.c2pa"
         try:
             with self._client() as c:
-                r = c.get(f"{self.url}/by-locator/{h[:2]}/{h}.c2pa")
+                r = c.get(f"{self.url}{path}")
                 if r.status_code == 404:
                     return None
                 r.raise_for_status()
+                self._published[locator] = _parse_time(r.headers.get("first-published"))
                 return bytes(r.content)
         except httpx.HTTPError as e:
             raise self._fail(e) from e
@@ -389,21 +608,39 @@ class HttpRepository:
             raise self._fail(e) from e
 
     def search(self, fingerprint: str, radius: int = SEARCH_RADIUS) -> list[Candidate]:
+        import base64
+
         import httpx
 
+        from myself_i2i.softbinding import FINGERPRINT_ALG
+
+        if not self.is_resolver():
+            return []  # a static host: locator look-ups only
+        value = base64.b64encode(bytes.fromhex(fingerprint)).decode("ascii")
         try:
             with self._client() as c:
                 r = c.get(
-                    f"{self.url}/api/search", params={"fingerprint": fingerprint, "radius": radius}
+                    f"{self.url}/matches/byBinding",
+                    params={"alg": FINGERPRINT_ALG, "value": value, "radius": radius},
                 )
-                if r.status_code == 404:
-                    return []  # a static host: locator look-ups only
                 r.raise_for_status()
-                return [
-                    Candidate(bytes.fromhex(x["locator"]), int(x["distance"]))
-                    for x in r.json().get("candidates", [])
-                ]
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as e:
+                out: list[Candidate] = []
+                for m in r.json().get("matches", []):
+                    mid = str(m["manifestId"]).lower()
+                    if len(mid) != 16 or any(ch not in "0123456789abcdef" for ch in mid):
+                        continue  # another resolver's identifiers are not our locators
+                    if isinstance(m.get("distance"), int):
+                        dist = int(m["distance"])
+                    else:  # a resolver that gives only the 0-100 similarity
+                        dist = round((100 - int(m.get("similarityScore", 0))) * 64 / 100)
+                    if dist <= radius:
+                        out.append(
+                            Candidate(
+                                bytes.fromhex(mid), dist, _parse_time(m.get("firstPublished"))
+                            )
+                        )
+                return out
+        except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError) as e:
             raise self._fail(e) from e
 
     def add_revocation(self, grant_id: str, revocation: bytes) -> None:
@@ -438,25 +675,20 @@ class HttpRepository:
             raise self._fail(e) from e
 
     def upload(self, store: bytes, locator: bytes | None, fingerprint: str, title: str) -> bytes:
-        """Upload a manifest store (needs the server's upload token).
+        """Upload a manifest store: with the upload token, or (without one) to a
+        repository that accepts open publishing of self-proving manifests.
 
         Raises:
             RepositoryError: refused or unreachable.
         """
         import httpx
 
-        if not self.token:
-            raise RepositoryError(
-                f"{self.url}: uploading needs the repository's upload token (--token or "
-                "MYSELF_I2I_REPO_TOKEN).",
-                f"{self.url}: アップロードにはリポジトリのアップロードトークンが必要です"
-                "（--token か MYSELF_I2I_REPO_TOKEN）。",
-            )
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
             with self._client() as c:
                 r = c.post(
                     f"{self.url}/api/manifests",
-                    headers={"Authorization": f"Bearer {self.token}"},
+                    headers=headers,
                     params={
                         "fingerprint": fingerprint,
                         "title": title,
@@ -464,10 +696,23 @@ class HttpRepository:
                     },
                     content=store,
                 )
-                if r.status_code in (401, 403):
+                if r.status_code in (401, 403) and self.token:
                     raise RepositoryError(
                         f"{self.url}: the upload token was refused.",
                         f"{self.url}: アップロードトークンが拒否されました。",
+                    )
+                if r.status_code == 401:
+                    raise RepositoryError(
+                        f"{self.url}: uploading needs the repository's upload token (--token or "
+                        "MYSELF_I2I_REPO_TOKEN); this repository does not accept open publishing.",
+                        f"{self.url}: アップロードにはリポジトリのアップロードトークンが必要です"
+                        "（--token か MYSELF_I2I_REPO_TOKEN）。このリポジトリは公開投稿を受け付けません。",
+                    )
+                if r.status_code in (403, 409, 413, 422, 429):
+                    detail = _detail(r)
+                    raise RepositoryError(
+                        f"{self.url}: the upload was refused ({r.status_code}: {detail}).",
+                        f"{self.url}: アップロードが拒否されました（{r.status_code}: {detail}）。",
                     )
                 r.raise_for_status()
                 return bytes.fromhex(r.json()["locator"])
@@ -475,17 +720,70 @@ class HttpRepository:
             raise self._fail(e) from e
 
 
+def _detail(r: httpx.Response) -> str:
+    try:
+        d = r.json().get("detail", "")
+    except (ValueError, AttributeError):
+        d = ""
+    return str(d)[:200] or r.reason_phrase
+
+
+def is_postgresql(spec: str) -> bool:
+    """Whether ``spec`` names a PostgreSQL repository (``postgresql://`` or ``postgres://``)."""
+    return spec.startswith(("postgresql://", "postgres://"))
+
+
 def open_repository(
     spec: str, *, create: bool = False, token: str | None = None
-) -> LocalRepository | HttpRepository:
-    """A repository from ``DIR`` or ``http(s)://URL``.
+) -> LocalRepository | HttpRepository | PgRepository:
+    """A repository from ``DIR``, ``http(s)://URL`` or ``postgresql://…``.
 
     Raises:
-        RepositoryError: a directory that is not a repository (unless ``create``).
+        RepositoryError: a directory or database that is not a repository (unless
+            ``create``), or a database that cannot be reached.
+        ConfigError: a PostgreSQL URL without psycopg installed.
     """
     if spec.startswith(("http://", "https://")):
         return HttpRepository(spec, token=token or os.environ.get("MYSELF_I2I_REPO_TOKEN"))
+    if is_postgresql(spec):
+        from myself_i2i.pg_repository import PgRepository
+
+        return PgRepository.open(spec, create=create)
     return LocalRepository.open(Path(spec).expanduser(), create=create)
+
+
+def migrate(
+    src: LocalRepository | PgRepository, dst: LocalRepository | PgRepository
+) -> tuple[int, int]:
+    """Copy every manifest of ``src`` into ``dst`` with its first-published time and signer.
+
+    Idempotent: a manifest already in ``dst`` stays as it is (its own first-published time
+    kept). Returns ``(copied, already there)``.
+
+    Raises:
+        RepositoryError: either repository cannot be used.
+        DuplicateLocator: ``dst`` holds a different manifest under one of the locators.
+    """
+    copied = same = 0
+    for rec in src.records():
+        store = src.get(rec.locator)
+        if store is None:
+            continue  # an index row whose file is gone (folder copied without it)
+        if dst.first_published(rec.locator) is not None:
+            dst.add(store, locator=rec.locator, fingerprint=rec.fingerprint, replace=False)
+            same += 1
+            continue
+        dst.add(
+            store,
+            locator=rec.locator,
+            fingerprint=rec.fingerprint,
+            title=rec.title,
+            signer=rec.signer,
+            first_published=rec.first_published,
+            replace=False,
+        )
+        copied += 1
+    return copied, same
 
 
 def configured_repositories() -> list[str]:

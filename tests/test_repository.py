@@ -81,10 +81,13 @@ def test_entries_and_reopen(tmp_path: Path) -> None:
         ]
     r = CliRunner().invoke(app, ["repo", "list", "--dir", str(root)])
     assert r.exit_code == 0
-    assert r.output.splitlines() == [
-        f"{LOC_A.hex()}  {FP_A}  a.png",
-        f"{LOC_B.hex()}  ffffffffffffffff  b.png",
+    # locator, fingerprint, first-published time (UTC), title
+    rows = [line.split("  ") for line in r.output.splitlines()]
+    assert [(x[0], x[1], x[3]) for x in rows] == [
+        (LOC_A.hex(), FP_A, "a.png"),
+        (LOC_B.hex(), "ffffffffffffffff", "b.png"),
     ]
+    assert all(x[2].endswith("+00:00") for x in rows)
 
 
 def test_upload_token_file_is_private_and_stable(tmp_path: Path) -> None:
@@ -158,3 +161,31 @@ def test_open_repository_by_url_and_configured_defaults(home: Path, tmp_path: Pa
     (home / "settings.json").write_text(json.dumps({"repositories": "not a list"}))
     with pytest.raises(ConfigError, match="settings file is not valid"):
         configured_repositories()
+
+
+def test_a_version_1_index_is_upgraded_in_place(tmp_path: Path) -> None:
+    """Schema v2 (signer, client, block list) is added to an existing v1 index on open."""
+    import sqlite3
+
+    root = tmp_path / "old"
+    root.mkdir()
+    conn = sqlite3.connect(root / "index.sqlite")
+    conn.executescript(
+        "CREATE TABLE manifests (id INTEGER PRIMARY KEY, locator BLOB UNIQUE,"
+        " store_sha256 TEXT NOT NULL, fingerprint INTEGER, title TEXT, added TEXT NOT NULL);"
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+        "INSERT INTO meta VALUES ('schema_version', '1');"
+        "INSERT INTO manifests VALUES (1, x'0123456789abcdef', 'x', 5, 'a.png',"
+        " '2025-01-01T00:00:00+00:00');"
+    )
+    conn.commit()
+    conn.close()
+    with LocalRepository.open(root) as repo:
+        assert repo.count() == 1
+        first = repo.first_published(bytes.fromhex("0123456789abcdef"))
+        assert first is not None and first.year == 2025
+        repo.block("tok")
+        assert repo.is_blocked("tok")
+    conn = sqlite3.connect(root / "index.sqlite")
+    assert conn.execute("SELECT value FROM meta").fetchone() == ("2",)
+    conn.close()

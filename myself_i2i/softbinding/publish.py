@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from myself_i2i._internal import c2pa_backend
@@ -100,3 +101,69 @@ def publish_manifest(
                 )
             )
     return tuple(written), notes
+
+
+@dataclass(frozen=True)
+class ProvenStore:
+    """What an uploaded manifest store proves about itself (for open publishing)."""
+
+    locator: bytes | None
+    fingerprint: str
+    signer: str
+    title: str
+
+
+def prove_store(store: bytes) -> ProvenStore:
+    """Check that a standalone manifest store can be published without an account.
+
+    Steps: 1. c2pa reads and validates the store on its own (``application/c2pa``); with
+    no asset the hard binding cannot match, and without configured trust the signer is
+    untrusted, so only those two outcomes are set aside; 2. the active manifest carries our
+    fingerprint soft binding (8 bytes) and at most one 8-byte watermark locator; 3. c2pa
+    confirms the signing chain's CA and it is a myself_i2i personal key, whose token is
+    the publisher's identity for limits and the block list.
+
+    Raises:
+        ManifestError: the store does not prove itself (the message says which step).
+    """
+    from myself_i2i._internal.c2pa_backend import StatusKind
+    from myself_i2i.signers import confirm_signer
+    from myself_i2i.softbinding import FINGERPRINT_ALG
+    from myself_i2i.softbinding.watermark import WATERMARK_ALG
+
+    # 1. Validate.
+    read = c2pa_backend.read_manifest(store, _C2PA_MIME, manifest_store=None, name="upload")
+    if read is None or read.active is None:
+        raise ManifestError("the upload is not a C2PA manifest store.", _JA_NOT_STORE)
+    set_aside = (StatusKind.HARD_BINDING, StatusKind.UNTRUSTED)
+    bad = [s.code for s in read.failure if s.kind not in set_aside]
+    if bad:
+        raise ManifestError(
+            f"the manifest store does not validate ({', '.join(bad[:3])}).",
+            f"マニフェストストアが検証に通りません（{', '.join(bad[:3])}）。",
+        )
+    # 2. Soft bindings.
+    sb = read.active.soft_bindings()
+    fp = sb.get(FINGERPRINT_ALG)
+    loc = sb.get(WATERMARK_ALG)
+    if fp is None or len(fp) != 8 or (loc is not None and len(loc) != 8):
+        raise ManifestError(
+            "the manifest carries no myself_i2i soft binding (fingerprint), so it cannot be "
+            "found again; only manifests signed by myself_i2i are accepted.",
+            "マニフェストに myself_i2i のソフトバインディング（指紋）がなく、後で見つけられません。"
+            "myself_i2i で署名したマニフェストだけを受け付けます。",
+        )
+    # 3. Signer.
+    confirmed = confirm_signer(store, _C2PA_MIME, store)
+    if confirmed is None or confirmed.token is None:
+        raise ManifestError(
+            "the manifest's signer is not a myself_i2i personal key that c2pa can confirm; "
+            "publish it with the repository's upload token instead.",
+            "署名者が c2pa で確認できる myself_i2i の個人鍵ではありません。"
+            "リポジトリのアップロードトークンで公開してください。",
+        )
+    return ProvenStore(loc, fp.hex(), confirmed.token, (read.active.title or "")[:200])
+
+
+_C2PA_MIME = "application/c2pa"
+_JA_NOT_STORE = "アップロードは C2PA マニフェストストアではありません。"
