@@ -29,15 +29,25 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: typer's rich help imports rich's markdown, syntax and traceback modules
+    # (~90 ms, a third of `--help`); see docs/performance.md.
+    rich_markup_mode=None,
 )
 trust_app = typer.Typer(
-    help="Trusted creators (keyring). / 信頼する作者（キーリング）。", no_args_is_help=True
+    help="Trusted creators (keyring). / 信頼する作者（キーリング）。",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 sources_app = typer.Typer(
     help="Registry of your own and permitted sources. / 自分の素材・許可済み素材の登録。",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
-repo_app = typer.Typer(help="Manifest repository. / マニフェストリポジトリ。", no_args_is_help=True)
+repo_app = typer.Typer(
+    help="Manifest repository. / マニフェストリポジトリ。",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(trust_app, name="trust")
 app.add_typer(sources_app, name="sources")
 app.add_typer(repo_app, name="repo")

@@ -170,7 +170,7 @@ class LocalRepository:
         Raises:
             RepositoryError: the index or the files cannot be written.
         """
-        from myself_i2i.softbinding.watermark import new_locator
+        from myself_i2i.softbinding import new_locator
 
         loc = locator or new_locator()
         path = _locator_path(self.root, loc)

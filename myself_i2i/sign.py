@@ -449,7 +449,8 @@ def sign_image(
             )
         )
     elif opts.watermark:
-        from myself_i2i.softbinding.watermark import embed, new_locator
+        from myself_i2i.softbinding import new_locator
+        from myself_i2i.softbinding.watermark import embed
 
         locator = new_locator()
         marked = embed(img, locator)
@@ -490,7 +491,7 @@ def sign_image(
     if pledge is not None:
         assertions.append({"label": PLEDGE_LABEL, "data": pledge.to_assertion()})
     if locator is not None:
-        from myself_i2i.softbinding.watermark import WATERMARK_ALG
+        from myself_i2i.softbinding import WATERMARK_ALG
 
         assertions.append(
             {
