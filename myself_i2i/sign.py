@@ -21,16 +21,17 @@ import contextlib
 import io
 import os
 import tempfile
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
 from myself_i2i import __version__
 from myself_i2i._internal import c2pa_backend
 from myself_i2i._internal.containers import manifest_store_bytes, webp_is_lossless
+from myself_i2i._internal.pngdeflate import save_png
 from myself_i2i.errors import (
     AlreadySigned,
     ConfigError,
@@ -61,6 +62,9 @@ from myself_i2i.models import (
 )
 from myself_i2i.pledge import PLEDGE_LABEL, Pledge, metadata_conflict
 from myself_i2i.softbinding import FINGERPRINT_ALG
+
+if TYPE_CHECKING:
+    from myself_i2i.repository import LocalRepository
 
 #: Short side below which the watermark is skipped (it needs enough 4x4 blocks).
 WATERMARK_MIN_SIDE = 256
@@ -323,8 +327,7 @@ def _save_like(
         for k, v in getattr(original, "text", {}).items():
             info.add_itxt(k, v) if not v.isascii() else info.add_text(k, v)
         params["pnginfo"] = info
-        params["compress_level"] = 6
-        img.save(out, "PNG", **params)
+        save_png(img, out, **params)  # libdeflate: zlib-6 size at a seventh of the time
     elif fmt == "JPEG":
         if xmp:
             params["xmp"] = xmp
@@ -338,6 +341,36 @@ def _save_like(
         # A lossless WebP (VP8L bitstream) stays lossless; a lossy one is re-encoded at q95.
         lossless = webp_is_lossless(source_bytes)
         img.save(out, "WEBP", quality=95, lossless=lossless, method=4, **params)
+
+
+# Share of one signature done after each step (1024² PNG with the watermark, measured in
+# docs/performance.md): decode and checks, embed, re-encode and thumbnail, c2pa.
+_SHARE_CHECKED = 0.15
+_SHARE_EMBEDDED = 0.4
+_SHARE_ENCODED = 0.8
+_SHARE_SIGNED = 0.95
+
+
+def _keep_in_repository(
+    repo: LocalRepository | None, store: bytes, locator: bytes | None, fingerprint: str, title: str
+) -> Text | None:
+    """Step 7 of :func:`sign_image`: keep the manifest; a failure is a note, not an error.
+
+    ``repo``: an already open local repository (a batch opens it once), else the default.
+    """
+    try:
+        from myself_i2i.repository import LocalRepository
+
+        if repo is not None:
+            repo.add(store, locator=locator, fingerprint=fingerprint, title=title)
+        else:
+            with LocalRepository.open_default() as own:
+                own.add(store, locator=locator, fingerprint=fingerprint, title=title)
+    except ImportError:
+        pass
+    except MyselfI2IError as e:
+        return e.text
+    return None
 
 
 def _atomic_target(target: Path) -> tuple[int, Path]:
@@ -354,6 +387,7 @@ def sign_image(
     output: Path | None = None,
     options: SignOptions | None = None,
     generator: Generator | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> SignResult:
     """Sign ``image`` with the pledge and write the signed copy.
 
@@ -365,6 +399,8 @@ def sign_image(
         output: where to write; default ``NAME.signed.EXT`` (ignored with ``in_place``).
         options: :class:`SignOptions`.
         generator: software / model / LoRAs to record when the metadata does not say.
+        progress: called with the share of this image done (0 to 1) after each step, from
+            the signing thread (for a progress bar; the shares are measured typical times).
 
     Raises:
         InputError, ImageError: the image or a source cannot be read.
@@ -387,6 +423,7 @@ def sign_image(
     )
     fmt = "JPEG" if img.format == "MPO" else str(img.format)  # camera JPEG with MPF
     mime = SUPPORTED_FORMATS[fmt]
+    tick = progress or (lambda done: None)
     if manifest_store_bytes(original_bytes) is not None:
         raise AlreadySigned(
             f"{image}: already carries a C2PA manifest. Sign the unsigned original from your "
@@ -432,6 +469,7 @@ def sign_image(
         _check_metadata(image, kind, len(resolved), opts, img) if opts.pledge else Generator()
     )
     gen = (generator or Generator()).merged(meta_generator)
+    tick(_SHARE_CHECKED)
 
     # 4. Soft binding: watermark first (so the hard binding covers the marked pixels).
     locator: bytes | None = None
@@ -454,6 +492,7 @@ def sign_image(
 
         locator = new_locator()
         marked = embed(img, locator)
+        tick(_SHARE_EMBEDDED)
         buf = io.BytesIO()
         _save_like(marked, img, fmt, buf, original_bytes)
         asset = buf.getvalue()
@@ -461,6 +500,7 @@ def sign_image(
     fingerprint = perceptual_hash(work)
     # the pixels are decoded already: never decode the file a second time for the thumbnail
     thumb = thumbnail_jpeg(work)
+    tick(_SHARE_ENCODED)
 
     # 5. Build the manifest.
     pledge = (
@@ -567,17 +607,13 @@ def sign_image(
     finally:
         img.close()
 
+    tick(_SHARE_SIGNED)
     # 7. Keep the manifest in the local repository (for recovery after re-encoding).
     if opts.keep_in_repository:
-        try:
-            from myself_i2i.repository import LocalRepository
-
-            with LocalRepository.open_default() as repo:
-                repo.add(store, locator=locator, fingerprint=fingerprint, title=target.name)
-        except ImportError:
-            pass
-        except MyselfI2IError as e:
-            notes.append(e.text)
+        note = _keep_in_repository(None, store, locator, fingerprint, target.name)
+        if note is not None:
+            notes.append(note)
+    tick(1.0)
     return SignResult(
         input=image,
         output=target,
@@ -589,3 +625,110 @@ def sign_image(
         notes=tuple(n.en for n in notes),
         notes_text=tuple(notes),
     )
+
+
+def default_workers() -> int:
+    """Threads for a batch: the CPUs this process may use, at most 4 (memory of 4096² images)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
+
+
+def sign_images(
+    images: Sequence[Path],
+    identity: Identity,
+    *,
+    t2i: bool,
+    sources: Sequence[SourceSpec] = (),
+    output: Path | None = None,
+    options: SignOptions | None = None,
+    generator: Generator | None = None,
+    workers: int | None = None,
+    progress: Callable[[float, int], None] | None = None,
+) -> Iterator[SignResult]:
+    """Sign several images (each as :func:`sign_image`) on several CPU cores.
+
+    The pixel work (decoding, the watermark's numpy, PNG/JPEG encoding, c2pa's hashing
+    and signing) releases the GIL, so threads run it side by side; the local manifest
+    repository is opened once and written from the calling thread.
+
+    Yields:
+        Each image's :class:`SignResult`, in the order of ``images``.
+
+    Args:
+        workers: threads (default :func:`default_workers`; 1 signs one after another).
+        progress: called with (images done, with fractions of those in progress; total).
+        Others: as :func:`sign_image` (``output`` is a folder when there are several images).
+
+    Raises:
+        The first error of :func:`sign_image`, in the order of ``images``. Images not yet
+        started are not signed; those already being signed are finished first, and their
+        results are yielded before the error is raised (every file written is reported).
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    opts = options or SignOptions()
+    inner = replace(opts, keep_in_repository=False)
+    n = len(images)
+    shares = [0.0] * n
+
+    def one(i: int) -> SignResult:
+        def tick(done: float) -> None:
+            shares[i] = done
+            if progress is not None:
+                progress(sum(shares), n)
+
+        return sign_image(
+            images[i],
+            identity,
+            t2i=t2i,
+            sources=sources,
+            output=output,
+            options=inner,
+            generator=generator,
+            progress=tick,
+        )
+
+    repo: LocalRepository | None = None
+
+    def kept(res: SignResult) -> SignResult:
+        nonlocal repo
+        if not opts.keep_in_repository:
+            return res
+        if repo is None:
+            try:
+                from myself_i2i.repository import LocalRepository
+
+                repo = LocalRepository.open_default()
+            except MyselfI2IError as e:
+                return replace(
+                    res, notes=(*res.notes, e.text.en), notes_text=(*res.notes_text, e.text)
+                )
+        note = _keep_in_repository(
+            repo, res.manifest_store, res.locator, res.fingerprint, res.output.name
+        )
+        if note is None:
+            return res
+        return replace(res, notes=(*res.notes, note.en), notes_text=(*res.notes_text, note))
+
+    pool = ThreadPoolExecutor(max_workers=max(1, min(workers or default_workers(), n or 1)))
+    try:
+        futures: list[Future[SignResult]] = [pool.submit(one, i) for i in range(n)]
+        for i, fut in enumerate(futures):
+            try:
+                res = fut.result()
+            except BaseException:
+                # Stop: cancel what has not started, finish and report what has.
+                for later in futures[i + 1 :]:
+                    later.cancel()
+                for later in futures[i + 1 :]:
+                    if not later.cancelled() and later.exception() is None:
+                        yield kept(later.result())
+                raise
+            yield kept(res)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if repo is not None:
+            repo.close()
