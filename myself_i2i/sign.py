@@ -667,18 +667,21 @@ def sign_images(
         started are not signed; those already being signed are finished first, and their
         results are yielded before the error is raised (every file written is reported).
     """
+    import threading
     from concurrent.futures import Future, ThreadPoolExecutor
 
     opts = options or SignOptions()
     inner = replace(opts, keep_in_repository=False)
     n = len(images)
     shares = [0.0] * n
+    lock = threading.Lock()  # one report at a time, so the total never goes back
 
     def one(i: int) -> SignResult:
         def tick(done: float) -> None:
-            shares[i] = done
-            if progress is not None:
-                progress(sum(shares), n)
+            with lock:
+                shares[i] = done
+                if progress is not None:
+                    progress(sum(shares), n)
 
         return sign_image(
             images[i],
