@@ -327,7 +327,7 @@ def _save_like(
         for k, v in getattr(original, "text", {}).items():
             info.add_itxt(k, v) if not v.isascii() else info.add_text(k, v)
         params["pnginfo"] = info
-        save_png(img, out, **params)  # libdeflate: zlib-6 size at a seventh of the time
+        save_png(img, out, **params)  # libdeflate: zlib-6 size in a quarter of the time
     elif fmt == "JPEG":
         if xmp:
             params["xmp"] = xmp
