@@ -153,7 +153,7 @@ def whole_process(
             "on": [*cli, "sign", "--t2i", "-o", str(out), *files],
             "off": [*cli, "sign", "--t2i", "--no-watermark", "-o", str(out), *files],
         }
-        for what, cmd in cmds.items():  # warm-up: bytecode, page cache
+        for cmd in cmds.values():  # warm-up: bytecode, page cache
             _run(cmd, env, fresh=out)
         for _ in range(args.repeat):
             for what, cmd in cmds.items():  # alternate, so a load change hits every side
