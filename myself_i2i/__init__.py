@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     # signing and verifying
     "sign_image": "myself_i2i.sign",
+    "sign_images": "myself_i2i.sign",
     "SignOptions": "myself_i2i.sign",
     "SignResult": "myself_i2i.sign",
     "verify_image": "myself_i2i.verify",
@@ -125,6 +126,7 @@ __all__ = [
     "protect_artwork",
     "read_generation_metadata",
     "sign_image",
+    "sign_images",
     "structural_similarity",
     "verify_bytes",
     "verify_image",
@@ -172,6 +174,6 @@ if TYPE_CHECKING:
     from myself_i2i.registry import SourceRegistry
     from myself_i2i.report import EXIT_CODES, Finding, Report, Severity, SignerInfo, Verdict
     from myself_i2i.repository import HttpRepository, LocalRepository, open_repository
-    from myself_i2i.sign import SignOptions, SignResult, sign_image
+    from myself_i2i.sign import SignOptions, SignResult, sign_image, sign_images
     from myself_i2i.signals import find_signals
     from myself_i2i.verify import VerifyOptions, verify_bytes, verify_image

@@ -6,11 +6,12 @@ Errors of the :class:`~myself_i2i.errors.MyselfI2IError` family are caught once,
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -29,15 +30,25 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help: typer's rich help imports rich's markdown, syntax and traceback modules
+    # (~90 ms, a third of `--help`); see docs/performance.md.
+    rich_markup_mode=None,
 )
 trust_app = typer.Typer(
-    help="Trusted creators (keyring). / 信頼する作者（キーリング）。", no_args_is_help=True
+    help="Trusted creators (keyring). / 信頼する作者（キーリング）。",
+    no_args_is_help=True,
+    rich_markup_mode=None,
 )
 sources_app = typer.Typer(
     help="Registry of your own and permitted sources. / 自分の素材・許可済み素材の登録。",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
-repo_app = typer.Typer(help="Manifest repository. / マニフェストリポジトリ。", no_args_is_help=True)
+repo_app = typer.Typer(
+    help="Manifest repository. / マニフェストリポジトリ。",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
 app.add_typer(trust_app, name="trust")
 app.add_typer(sources_app, name="sources")
 app.add_typer(repo_app, name="repo")
@@ -259,6 +270,52 @@ def identity(
 # --- sign -------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _progress_bar(label: str, total: int) -> Iterator[Callable[[float, int], None]]:
+    """A progress bar on stderr for work that has taken over a second, only on a terminal.
+
+    Yields the callback to report (done, total) with; it may be called from any thread.
+    rich is imported only when the bar is actually shown.
+    """
+    if not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
+        yield lambda done, total: None
+        return
+    import threading
+
+    lock = threading.Lock()
+    state: dict[str, Any] = {"done": 0.0, "total": total, "bar": None, "task": None, "over": False}
+
+    def show() -> None:
+        from rich.console import Console
+        from rich.progress import Progress
+
+        with lock:
+            if state["over"]:
+                return
+            bar = Progress(transient=True, console=Console(stderr=True))
+            state["task"] = bar.add_task(label, total=state["total"], completed=state["done"])
+            state["bar"] = bar
+            bar.start()
+
+    def tick(done: float, n: int) -> None:
+        with lock:
+            state["done"], state["total"] = done, n
+            if state["bar"] is not None:
+                state["bar"].update(state["task"], completed=done, total=n)
+
+    timer = threading.Timer(1.0, show)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield tick
+    finally:
+        timer.cancel()
+        with lock:
+            state["over"] = True
+            if state["bar"] is not None:
+                state["bar"].stop()
+
+
 def _pair(values: list[str], n: int, what: str) -> list[str | None]:
     if not values:
         return [None] * n
@@ -356,7 +413,7 @@ def sign(
     from myself_i2i.grants import read_grant_file
     from myself_i2i.identity import IdentityStore
     from myself_i2i.models import Evidence, Relation, SourceSpec
-    from myself_i2i.sign import SignOptions, sign_image
+    from myself_i2i.sign import SignOptions, sign_images
 
     srcs = list(source or [])
     rels = _pair(list(relation or []), len(srcs), "--relation")
@@ -386,24 +443,32 @@ def sign(
         allow_unclear_metadata=allow_unclear_metadata,
         grants=tuple(read_grant_file(g) for g in grant or []),
     )
-    for image in images:
-        res = sign_image(image, ident, t2i=t2i, sources=specs, output=output, options=opts)
-        kind = res.pledge.kind.value if res.pledge else "-"
-        _say(
-            f"signed {res.output} ({kind}, {len(res.sources)} source(s))",
-            f"署名しました {res.output}（{kind}、素材 {len(res.sources)} 件）",
+    with _progress_bar("signing / 署名中", len(images)) as tick:
+        results = sign_images(
+            images, ident, t2i=t2i, sources=specs, output=output, options=opts, progress=tick
         )
-        for rs in res.sources:
-            _say(
-                f"  source {rs.record.title}: {rs.record.relation.value} via {rs.reason}",
-                f"  素材 {rs.record.title}: {rs.record.relation.value}（{_reason_ja(rs.reason)}）",
-            )
-        if sidecar:
-            side = res.output.with_suffix(res.output.suffix + ".c2pa")
-            side.write_bytes(res.manifest_store)
-            _say(f"  manifest store: {side}", f"  マニフェスト: {side}")
-        for note in res.notes_text:
-            _say(f"  note: {note.en}", f"  注意: {note.ja}", err=True)
+        for res in results:
+            _print_signed(res, sidecar)
+
+
+def _print_signed(res: Any, sidecar: bool) -> None:
+    """The lines `sign` prints for one signed image."""
+    kind = res.pledge.kind.value if res.pledge else "-"
+    _say(
+        f"signed {res.output} ({kind}, {len(res.sources)} source(s))",
+        f"署名しました {res.output}（{kind}、素材 {len(res.sources)} 件）",
+    )
+    for rs in res.sources:
+        _say(
+            f"  source {rs.record.title}: {rs.record.relation.value} via {rs.reason}",
+            f"  素材 {rs.record.title}: {rs.record.relation.value}（{_reason_ja(rs.reason)}）",
+        )
+    if sidecar:
+        side = res.output.with_suffix(res.output.suffix + ".c2pa")
+        side.write_bytes(res.manifest_store)
+        _say(f"  manifest store: {side}", f"  マニフェスト: {side}")
+    for note in res.notes_text:
+        _say(f"  note: {note.en}", f"  注意: {note.ja}", err=True)
 
 
 # --- verify -----------------------------------------------------------------------------------

@@ -176,3 +176,10 @@ class SourceSpec:
     path: Path
     relation: Relation | None = None
     evidence: Evidence | None = None
+
+
+#: Label of our "not for i2i without my permission" assertion (``myself-i2i protect``), and
+#: the labels it is read under. Here, not in :mod:`myself_i2i.protect`, so that verifying
+#: a file does not import the protect machinery.
+PROTECTION_LABEL = "org.myself-i2i.protection.v1"
+PROTECTION_LABELS = (PROTECTION_LABEL, "org.myself-i2i.protection")

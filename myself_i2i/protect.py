@@ -51,6 +51,7 @@ from myself_i2i.images import (
     pixel_sha256,
     thumbnail_jpeg,
 )
+from myself_i2i.models import PROTECTION_LABEL, PROTECTION_LABELS
 
 if TYPE_CHECKING:
     from myself_i2i.grants import Artwork, Grant
@@ -75,9 +76,6 @@ __all__ = [
     "refuse_protected_image",
 ]
 
-PROTECTION_LABEL = "org.myself-i2i.protection.v1"
-#: c2pa-rs reports custom labels with or without the version suffix; accept both.
-PROTECTION_LABELS = (PROTECTION_LABEL, "org.myself-i2i.protection")
 #: IPTC digital source types (https://cv.iptc.org/newscodes/digitalsourcetype/).
 DIGITAL_CREATION = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCreation"
 DIGITAL_CAPTURE = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"
@@ -516,15 +514,19 @@ class _RepoOptions:
 
 
 def default_repositories() -> list[Repository]:
-    """The configured repositories and the local one (as verification searches them).
+    """The configured repositories, where other people's protections are published.
+
+    Not the local repository: it holds only this user's own signed and protected pictures,
+    whose protection by one's own key never refuses anything. (Skipping it also means
+    signing on a machine with no configured repository decodes no watermark at all.)
 
     Raises:
         ConfigError: settings.json is malformed.
         RepositoryError: a configured repository cannot be opened.
     """
-    from myself_i2i.recovery import repositories_for
+    from myself_i2i.repository import configured_repositories, open_repository
 
-    return repositories_for(_RepoOptions())
+    return [open_repository(spec) for spec in configured_repositories()]
 
 
 @contextlib.contextmanager

@@ -24,6 +24,7 @@ from PIL import Image
 
 from myself_i2i._internal import c2pa_backend
 from myself_i2i._internal.c2pa_backend import ManifestView, StatusKind, StoreRead
+from myself_i2i._internal.containers import manifest_store_bytes
 from myself_i2i.errors import MyselfI2IError
 from myself_i2i.images import hamming_hex, open_image, perceptual_hash
 from myself_i2i.softbinding import FINGERPRINT_ALG
@@ -121,7 +122,7 @@ def check_candidate(
         return read, "the manifest carries no fingerprint", None
     dist = hamming_hex(fp, signed_fp.hex())
     if locator is not None:
-        from myself_i2i.softbinding.watermark import WATERMARK_ALG
+        from myself_i2i.softbinding import WATERMARK_ALG
 
         if sb.get(WATERMARK_ALG) != locator:
             return read, "the manifest does not sign this watermark locator", dist
@@ -293,40 +294,66 @@ def check_conflict(
     """
     if not repos:
         return []
-    from myself_i2i.softbinding.watermark import WATERMARK_ALG, decode
+    from myself_i2i.softbinding import WATERMARK_ALG
+    from myself_i2i.softbinding.watermark import decode
 
     # 1. Decode.
     with open_image(data, name=name) as img:
         locator = decode(img)
         if locator is None:
             return []
-        fp = perceptual_hash(img)
-    own_locator = embedded.soft_bindings().get(WATERMARK_ALG)
-    # 2. Look up and check each witness.
-    for repo in repos:
-        store = repo.get(locator)
-        if store is None:
-            continue
-        read, why, dist = check_candidate(data, mime, name, store, fp, locator)
-        if why is not None or read is None or read.active is None:
-            continue
-        other = other_signer_token(data, mime, read, store)
-        # 3. Compare signers.
-        if other is None or other == signer_token:
-            continue
-        return [
-            ConflictFound(
-                repository=repo.name,
-                other_signer=other,
-                details={
-                    "repository": repo.name,
-                    "locator": locator.hex(),
-                    "signed_locator": own_locator.hex() if own_locator else None,
-                    "other_signer": other,
-                    "signer": signer_token,
-                    "distance": dist,
-                    "other_title": read.active.title,
-                },
+        fp: str | None = None  # taken only when a repository has a candidate
+        embedded_store = manifest_store_bytes(data)
+        own_locator = embedded.soft_bindings().get(WATERMARK_ALG)
+        # 2. Look up and check each witness.
+        for repo in repos:
+            store = repo.get(locator)
+            if store is None:
+                continue
+            if signer_token is not None and store == embedded_store:
+                # The very manifest this file carries (the signer's own copy, kept at
+                # signing): its signer is the confirmed embedded one, so step 3 could
+                # only find no conflict. Skipping it saves a fingerprint and two reads.
+                continue
+            if fp is None:
+                fp = perceptual_hash(img)
+            conflict = _witness_conflict(
+                data, mime, name, repo, store, fp, locator, own_locator, signer_token
             )
-        ]
+            if conflict is not None:
+                return [conflict]
     return []
+
+
+def _witness_conflict(
+    data: bytes,
+    mime: str,
+    name: str,
+    repo: Repository,
+    store: bytes,
+    fp: str,
+    locator: bytes,
+    own_locator: bytes | None,
+    signer_token: str | None,
+) -> ConflictFound | None:
+    """Steps 2-3 of :func:`check_conflict` for one repository's manifest."""
+    read, why, dist = check_candidate(data, mime, name, store, fp, locator)
+    if why is not None or read is None or read.active is None:
+        return None
+    other = other_signer_token(data, mime, read, store)
+    # 3. Compare signers.
+    if other is None or other == signer_token:
+        return None
+    return ConflictFound(
+        repository=repo.name,
+        other_signer=other,
+        details={
+            "repository": repo.name,
+            "locator": locator.hex(),
+            "signed_locator": own_locator.hex() if own_locator else None,
+            "other_signer": other,
+            "signer": signer_token,
+            "distance": dist,
+            "other_title": read.active.title,
+        },
+    )

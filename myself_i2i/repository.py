@@ -259,7 +259,7 @@ class LocalRepository:
             RepositoryError: the index or the files cannot be written.
             DuplicateLocator: the locator holds another store and ``replace`` is False.
         """
-        from myself_i2i.softbinding.watermark import new_locator
+        from myself_i2i.softbinding import new_locator
 
         loc = locator or new_locator()
         path = _locator_path(self.root, loc)

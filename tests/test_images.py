@@ -148,3 +148,28 @@ def test_decoder_errors_are_image_errors(mangle: object) -> None:
     data = mangle(buf.getvalue())  # type: ignore[operator]
     with pytest.raises(ImageError):
         open_image(data)
+
+
+def test_perceptual_hash_is_imagehash_phash() -> None:
+    """Our numpy pHash gives imagehash's (scipy) hashes, so stored fingerprints still match."""
+    import imagehash
+    import numpy as np
+
+    from myself_i2i.images import on_white, perceptual_hash, upright
+    from myself_i2i.testing import photo_like
+
+    def reference(img: Image.Image) -> str:
+        im = upright(img)
+        factor = min(im.width, im.height) // 256
+        if factor >= 2:
+            im = im.reduce(factor)
+        return str(imagehash.phash(on_white(im).convert("L")))
+
+    rng = np.random.default_rng(7)
+    pictures = [illustration(300 + 9 * s, 260 + 5 * s, seed=s) for s in range(12)]
+    pictures += [photo_like(280, 300 + 7 * s, seed=s) for s in range(12)]
+    pictures += [Image.new("RGB", (300, 300), c) for c in ((0, 0, 0), (255, 255, 255))]
+    pictures += [Image.new("RGBA", (300, 300), (0, 0, 0, 0))]
+    pictures += [Image.fromarray(rng.integers(0, 256, (70, 90, 3), dtype=np.uint8))]
+    for img in pictures:
+        assert perceptual_hash(img) == reference(img)

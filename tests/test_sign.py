@@ -404,3 +404,50 @@ def test_a_refused_repository_write_is_kept_aside_and_added_next_time(
     assert list((home / "repository-pending").iterdir()) == []
     with LocalRepository.open_default() as repo:
         assert {t for _, _, t in repo.entries()} == {"a.signed.png", "b.signed.png"}
+
+
+def test_a_batch_is_signed_in_order_with_one_repository(tmp_path: Path, alice: Identity) -> None:
+    from myself_i2i.repository import LocalRepository
+    from myself_i2i.sign import sign_images
+
+    srcs = [picture(tmp_path / f"b{i}{suffix}") for i, suffix in enumerate([".png", ".jpg"] * 2)]
+    out = tmp_path / "out"
+    out.mkdir()
+    seen: list[tuple[float, int]] = []
+    opts = SignOptions(use_registry=False)
+    results = list(
+        sign_images(
+            srcs,
+            alice,
+            t2i=True,
+            output=out,
+            options=opts,
+            workers=2,
+            progress=lambda d, n: seen.append((d, n)),
+        )
+    )
+    assert [r.input for r in results] == srcs
+    assert all(r.output.parent == out and r.locator is not None for r in results)
+    assert seen[-1][1] == 4 and abs(seen[-1][0] - 4.0) < 1e-9  # every image fully done
+    with LocalRepository.open_default() as repo:
+        for r in results:
+            assert repo.get(r.locator or b"") == r.manifest_store
+    report = verify_image(results[1].output, VerifyOptions(use_default_repositories=False))
+    assert report.verdict is Verdict.VERIFIED
+
+
+def test_a_batch_stops_at_the_first_error_and_reports_what_it_wrote(
+    tmp_path: Path, alice: Identity
+) -> None:
+    from myself_i2i.sign import sign_images
+
+    srcs = [picture(tmp_path / "c0.png"), tmp_path / "missing.png", picture(tmp_path / "c2.png")]
+    out = tmp_path / "out"
+    out.mkdir()
+    got: list[Path] = []
+    with pytest.raises(InputError):
+        for res in sign_images(srcs, alice, t2i=True, output=out, options=FAST, workers=2):
+            got.append(res.output)
+    assert got[0] == out / "c0.signed.png"
+    # every signed file was reported (the third one only if it had started), none is partial
+    assert {p.name for p in got} == {p.name for p in out.iterdir()}

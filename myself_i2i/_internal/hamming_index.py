@@ -28,9 +28,11 @@ import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _MASK64 = (1 << 64) - 1
@@ -85,6 +87,8 @@ def _ball(width: int, radius: int) -> tuple[int, ...]:
 
 def _popcount64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
     """Bit count of every element (SWAR; works on numpy without ``bitwise_count``)."""
+    import numpy as np
+
     x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
     x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
     x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
@@ -93,6 +97,8 @@ def _popcount64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
 
 def hamming_many(hashes: npt.NDArray[np.int64], q: int) -> npt.NDArray[np.int64]:
     """Hamming distance of each signed 64-bit hash in ``hashes`` to unsigned ``q``."""
+    import numpy as np
+
     x = hashes.view(np.uint64) ^ np.uint64(q & _MASK64)
     return _popcount64(x).astype(np.int64)
 
@@ -222,6 +228,8 @@ class HammingIndex:
             ids, hs = self._candidates(q, radius)
         if ids.size == 0:
             return []
+        import numpy as np
+
         d = hamming_many(hs, q)
         keep = d <= radius
         ids, d = ids[keep], d[keep]
@@ -233,6 +241,8 @@ class HammingIndex:
     def _candidates(
         self, q: int, radius: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        import numpy as np  # only searches need it; opening a repository does not
+
         qseg = split(q, self.widths)
         parts: list[str] = []
         for i, sr in self.probe_plan(radius):
@@ -254,6 +264,8 @@ class HammingIndex:
         return ids, arr[first, 1]
 
     def _scan(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        import numpy as np
+
         cur = self.conn.execute(f"SELECT id, h FROM {self.table}")
         arr = np.fromiter(itertools.chain.from_iterable(cur), np.int64).reshape(-1, 2)
         return arr[:, 0].copy(), arr[:, 1].copy()

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import json
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from PIL import Image
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _SIGNATURES = {
     b"stealth_pnginfo": ("alpha", False),
@@ -35,16 +37,22 @@ _MAX_PAYLOAD_BYTES = 8 * 1024 * 1024
 
 def _bits(arr: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     """LSBs of an (h, w) or (h, w, k) array, x outer, y inner, then channel."""
+    import numpy as np  # only when a picture is read (keeps start-up light)
+
     if arr.ndim == 2:
         return np.asarray(arr.T.reshape(-1) & 1, dtype=np.uint8)
     return np.asarray(arr.transpose(1, 0, 2).reshape(-1) & 1, dtype=np.uint8)
 
 
 def _to_int(bits: np.ndarray[Any, Any]) -> int:
+    import numpy as np  # only when a picture is read (keeps start-up light)
+
     return int.from_bytes(np.packbits(bits).tobytes(), "big")
 
 
 def _payload(bits: np.ndarray[Any, Any], where: str) -> tuple[bytes, bool] | None:
+    import numpy as np  # only when a picture is read (keeps start-up light)
+
     if len(bits) < _SIG_BITS + 32:
         return None
     sig = np.packbits(bits[:_SIG_BITS]).tobytes()
@@ -60,6 +68,38 @@ def _payload(bits: np.ndarray[Any, Any], where: str) -> tuple[bytes, bool] | Non
     return np.packbits(bits[start : start + length]).tobytes(), compressed
 
 
+def _signature_present(img: Image.Image) -> bool:
+    """Whether the first LSBs (alpha, or RGB) spell a stealth signature, read with PIL only.
+
+    Most pictures carry none: this keeps numpy (and a full-size array) out of them.
+    """
+    w, h = img.size
+    if w <= 0 or h <= 0:
+        return False
+    cols = min(w, -(-_SIG_BITS // h))  # enough columns for 120 bits, x outer, y inner
+    region = img.crop((0, 0, cols, h))
+    px = (
+        list(region.get_flattened_data())
+        if hasattr(region, "get_flattened_data")
+        else list(region.getdata())
+    )
+    has_alpha = "A" in img.getbands() and region.mode == "RGBA"
+    alpha: list[int] = []
+    rgb: list[int] = []
+    for x in range(cols):
+        for y in range(h):
+            p: Any = px[y * cols + x]
+            if has_alpha:
+                alpha.append(p[3] & 1)
+            rgb.extend(c & 1 for c in p[:3])
+    for bits in (alpha, rgb):
+        if len(bits) >= _SIG_BITS:
+            raw = int("".join(map(str, bits[:_SIG_BITS])), 2).to_bytes(_SIG_BITS // 8, "big")
+            if raw in _SIGNATURES:
+                return True
+    return False
+
+
 def stealth_texts(img: Image.Image) -> dict[str, str]:
     """Generation text hidden in ``img``'s pixel LSBs, as PNG-like text chunks; ``{}`` if none.
 
@@ -68,9 +108,13 @@ def stealth_texts(img: Image.Image) -> dict[str, str]:
     the file carries no other generation metadata.
     """
     if img.format not in ("PNG", "WEBP") or img.mode not in ("RGB", "RGBA", "LA", "P", "PA"):
-        return {}
+        return {}  # lossy JPEG cannot carry LSB text: no numpy for it
     try:
         rgba = img.convert("RGBA") if img.mode != "RGB" else img
+        if not _signature_present(rgba):
+            return {}
+        import numpy as np  # only for a picture that carries a signature
+
         arr = np.asarray(rgba)
     except (OSError, ValueError, SyntaxError):
         return {}

@@ -20,8 +20,7 @@ def manifests_of_images(paths: Sequence[Path]) -> list[tuple[bytes, bytes | None
         InputError, ImageError: a file cannot be read.
         ManifestError: an image has no manifest or no fingerprint soft binding.
     """
-    from myself_i2i.softbinding import FINGERPRINT_ALG
-    from myself_i2i.softbinding.watermark import WATERMARK_ALG
+    from myself_i2i.softbinding import FINGERPRINT_ALG, WATERMARK_ALG
 
     out: list[tuple[bytes, bytes | None, str, str]] = []
     for p in paths:

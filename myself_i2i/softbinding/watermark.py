@@ -31,21 +31,30 @@ retry only re-quantises).
 from __future__ import annotations
 
 import hashlib
-import secrets
 import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-import scipy.fft
 from PIL import Image
 
 from myself_i2i.errors import ImageError
+from myself_i2i.softbinding import LOCATOR_BYTES, WATERMARK_ALG, new_locator
 
-LOCATOR_BYTES = 8
-#: Our reverse-domain id for the ``alg`` of a ``c2pa.soft-binding`` assertion.
-WATERMARK_ALG = "org.myself-i2i.watermark.dwtdctsvd.1"
+__all__ = [
+    "DEFAULT_PARAMS",
+    "LOCATOR_BYTES",
+    "PAYLOAD_BITS",
+    "WATERMARK_ALG",
+    "WatermarkError",
+    "WatermarkParams",
+    "decode",
+    "decode_soft",
+    "embed",
+    "embed_bits",
+    "new_locator",
+]
 
 _CRC_BYTES = 4
 PAYLOAD_BITS = 8 * (LOCATOR_BYTES + _CRC_BYTES)
@@ -62,6 +71,23 @@ _S_MAX = 4.0 * 2.0 * 255.0
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 Float = npt.NDArray[np.float64]
+
+
+def _dct_matrix(n: int) -> Float:
+    """The orthonormal DCT-II matrix: ``D @ B @ D.T`` is ``scipy.fft.dctn(B, norm="ortho")``.
+
+    A 4x4 block transform is two tiny matrix products, so numpy does it as fast as
+    scipy's FFT, and the watermark never imports scipy (~0.3 s of start-up).
+    """
+    k = np.arange(n)[:, None]
+    i = np.arange(n)[None, :]
+    d: Float = np.sqrt(2.0 / n) * np.cos(np.pi * k * (2 * i + 1) / (2 * n))
+    d[0] /= np.sqrt(2.0)
+    return d
+
+
+_DCT4 = _dct_matrix(_BLOCK)
+_DCT4_T = np.ascontiguousarray(_DCT4.T)
 
 
 def _default_gains() -> tuple[float, ...]:
@@ -110,14 +136,6 @@ DEFAULT_PARAMS = WatermarkParams()
 
 class WatermarkError(ImageError):
     """The picture cannot carry a watermark (too small), or the locator is malformed."""
-
-
-def new_locator() -> bytes:
-    """Eight random bytes from :mod:`secrets`, never all zero."""
-    while True:
-        loc = secrets.token_bytes(LOCATOR_BYTES)
-        if any(loc):
-            return loc
 
 
 # --------------------------------------------------------------------------- payload
@@ -199,8 +217,11 @@ def _haar_ca(y: Float) -> Float:
     because the detail bands are never needed: ``cA = (a + b + c + d) / 2`` per 2x2 patch.
     """
     h, w = y.shape[0] // 2 * 2, y.shape[1] // 2 * 2
-    q = y[:h, :w].reshape(h // 2, 2, w // 2, 2)
-    ca: Float = q.sum(axis=(1, 3)) / 2.0
+    # Three strided adds instead of a two-axis reduction (~6 ms less per 1024² picture).
+    # The luma holds float32 values in float64, so the four-term sum is exact in any
+    # order: the same band, bit for bit.
+    ca: Float = (y[0:h:2, 0:w:2] + y[1:h:2, 0:w:2]) + (y[0:h:2, 1:w:2] + y[1:h:2, 1:w:2])
+    ca /= 2.0
     return ca
 
 
@@ -215,7 +236,7 @@ def _blocks(y_work: Float) -> Float:
 
 
 def _permuted_dct(blocks: Float, params: WatermarkParams) -> Float:
-    dct = scipy.fft.dctn(blocks, axes=(1, 2), norm="ortho").reshape(len(blocks), -1)
+    dct = (_DCT4 @ blocks @ _DCT4_T).reshape(len(blocks), -1)
     perm, _ = _block_perm(params.password_img, len(blocks))
     return np.take_along_axis(dct, perm, axis=1).reshape(-1, _BLOCK, _BLOCK)
 
@@ -241,22 +262,77 @@ def _quantise(s: Float, bits: npt.NDArray[np.uint8], d: float, s_max: float | Fl
     return np.where(q > s_max, q - d, q)
 
 
+def _top_eigenpair(gram: Float) -> tuple[Float, Float]:
+    """Top eigenvector and eigenvalue of each symmetric PSD 4x4 matrix.
+
+    Five repeated squarings (``G^32``, normalised by the trace) give the dominant
+    direction to machine precision whenever the top eigenvalue stands clear of the next,
+    which is nearly every image block (the DC term dominates): ~3x faster than LAPACK's
+    per-matrix ``eigh``. Blocks whose residual ``|G v - lambda v|`` is not tiny (nearly
+    equal eigenvalues, all-zero blocks) are decomposed by ``eigh``.
+    """
+
+    def normalised(g: Float) -> Float:
+        tr = np.trace(g, axis1=1, axis2=2)
+        out: Float = g / np.where(tr > 0, tr, 1.0)[:, None, None]
+        return out
+
+    g = normalised(gram)
+    for _ in range(5):
+        g = normalised(g @ g)
+    col = np.argmax(np.einsum("nij,nij->nj", g, g), axis=1)
+    v0 = g[np.arange(len(g)), :, col]
+    norm = np.linalg.norm(v0, axis=1)
+    v0 = v0 / np.where(norm > 0, norm, 1.0)[:, None]
+    gv = (gram @ v0[:, :, None])[:, :, 0]
+    lam = np.einsum("ni,ni->n", v0, gv)
+    res = np.linalg.norm(gv - lam[:, None] * v0, axis=1)
+    bad = ~(res <= 1e-9 * lam)  # also NaN, and every zero block (0 <= 0 is False)
+    bad |= ~(lam > 0)
+    if bad.any():
+        w, v = np.linalg.eigh(gram[bad])
+        v0[bad], lam[bad] = v[:, :, -1], w[:, -1]
+    return v0, lam
+
+
+def _rank1_change(mats: Float, block_bits: npt.NDArray[np.uint8], d: float) -> Float:
+    """``(s0' - s0) u0 v0^T`` per block: only the largest singular value moves.
+
+    The top singular pair comes from the top eigenpair of the 4x4 Gram matrix ``M^T M``
+    (v0 and s0^2), and ``u0 = M v0 / |M v0|``: the change a full SVD gives (the same
+    pixels on every test picture), ~40 ms less per 1024² picture. An all-zero block has
+    no direction of its own; any unit u0 (here v0) gives it the singular value s0'.
+    """
+    gram = mats.transpose(0, 2, 1) @ mats
+    v0, lam = _top_eigenpair(gram)
+    s0 = np.sqrt(np.clip(lam, 0.0, None))
+    mv = (mats @ v0[:, :, None])[:, :, 0]
+    norm = np.linalg.norm(mv, axis=1)
+    u0 = np.where(norm[:, None] > 1e-9, mv / np.maximum(norm, 1e-9)[:, None], v0)
+    ds = _quantise(s0, block_bits, d, _S_MAX) - s0
+    change: Float = (ds[:, None, None] * u0[:, :, None]) * v0[:, None, :]
+    return change
+
+
 def _embed_delta(y_work: Float, bits: npt.NDArray[np.uint8], params: WatermarkParams) -> Float:
     """Luma difference at the working size that writes ``bits`` (already permuted)."""
     blocks = _blocks(y_work)
     n = len(blocks)
     _, inv = _block_perm(params.password_img, n)
     mats = _permuted_dct(blocks, params)
-    u, s, vt = np.linalg.svd(mats)
     block_bits = bits[np.arange(n) % len(bits)]
-    s_new = s.copy()
-    s_new[:, 0] = _quantise(s[:, 0], block_bits, params.d1, _S_MAX)
     if params.d2:
+        u, s, vt = np.linalg.svd(mats)
+        s_new = s.copy()
+        s_new[:, 0] = _quantise(s[:, 0], block_bits, params.d1, _S_MAX)
         s_new[:, 1] = _quantise(s[:, 1], block_bits, params.d2, s_new[:, 0])
-    # Rebuild only the change: (U diag(ds) V^T), undo the permutation, inverse DCT.
-    d_mats = (u * (s_new - s)[:, None, :]) @ vt
+        # Rebuild only the change: (U diag(ds) V^T).
+        d_mats = (u * (s_new - s)[:, None, :]) @ vt
+    else:
+        d_mats = _rank1_change(mats, block_bits, params.d1)
+    # Undo the permutation, inverse DCT.
     d_dct = np.take_along_axis(d_mats.reshape(n, -1), inv, axis=1).reshape(n, _BLOCK, _BLOCK)
-    d_blocks = scipy.fft.idctn(d_dct, axes=(1, 2), norm="ortho")
+    d_blocks = _DCT4_T @ d_dct @ _DCT4  # inverse of the orthonormal DCT
     side = params.working_size // 2
     bh, bw = side // _BLOCK, side // _BLOCK
     d_ca = np.zeros((side, side))

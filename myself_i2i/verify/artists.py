@@ -47,12 +47,12 @@ class ProtectedArtwork(Check):
     name = "protected-artwork"
 
     def applies(self, ctx: Context) -> bool:
-        from myself_i2i.protect import PROTECTION_LABELS
+        from myself_i2i.models import PROTECTION_LABELS
 
         return ctx.manifest is not None and ctx.manifest.assertion(*PROTECTION_LABELS) is not None
 
     def run(self, ctx: Context) -> list[Finding]:
-        from myself_i2i.protect import PROTECTION_LABELS
+        from myself_i2i.models import PROTECTION_LABELS
 
         assert ctx.manifest is not None
         a = ctx.manifest.assertion(*PROTECTION_LABELS)
@@ -241,7 +241,7 @@ def _protection_for_fingerprint(
     """
     from myself_i2i._internal import c2pa_backend
     from myself_i2i.images import hamming_hex
-    from myself_i2i.protect import PROTECTION_LABELS
+    from myself_i2i.models import PROTECTION_LABELS
     from myself_i2i.recovery import FINGERPRINT_ROUTE_THRESHOLD
     from myself_i2i.signers import confirm_signer
     from myself_i2i.softbinding import FINGERPRINT_ALG

@@ -205,3 +205,31 @@ def test_cross_decoding_with_blind_watermark() -> None:
             embed_img=np.ascontiguousarray(np.asarray(ours)[..., ::-1]), wm_shape=96, mode="bit"
         )
         assert wm._check_payload(np.asarray(got).astype(np.uint8)) == loc
+
+
+def test_dct_matrix_is_scipy_orthonormal_dct() -> None:
+    import scipy.fft
+
+    blocks = np.random.default_rng(3).normal(0, 50, (64, 4, 4))
+    ours = wm._DCT4 @ blocks @ wm._DCT4_T
+    assert np.allclose(ours, scipy.fft.dctn(blocks, axes=(1, 2), norm="ortho"), atol=1e-9)
+    assert np.allclose(wm._DCT4_T @ ours @ wm._DCT4, blocks, atol=1e-9)
+
+
+def test_rank1_change_equals_the_svd_update() -> None:
+    """The fast top singular pair gives the SVD's change (what embedding did before)."""
+    rng = np.random.default_rng(5)
+    mats = rng.normal(0, 40, (500, 4, 4))
+    mats[:50] = 0.0  # all-zero blocks (black fills)
+    mats[50:100] = np.eye(4) * 30.0  # four equal singular values: eigh's fallback
+    mats[100:150, 0, 0] += 900.0  # a dominant DC term, as in most picture blocks
+    bits = rng.integers(0, 2, len(mats)).astype(np.uint8)
+    change = wm._rank1_change(mats, bits, 36.0)
+    u, s, vt = np.linalg.svd(mats)
+    wanted = wm._quantise(s[:, 0], bits, 36.0, wm._S_MAX)
+    reference = (wanted - s[:, 0])[:, None, None] * (u[:, :, :1] @ vt[:, :1, :])
+    clear = s[:, 0] - s[:, 1] > 1e-6 * s[:, 0]  # a unique top singular pair
+    assert clear[100:].sum() > 350
+    assert np.allclose(change[clear], reference[clear], atol=1e-8)
+    # a zero block takes the new singular value along some direction
+    assert np.allclose(np.linalg.svd(change[:50], compute_uv=False)[:, 0], wanted[:50])
