@@ -18,8 +18,16 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from myself_i2i import __version__
+from myself_i2i.cli_help import (
+    Command,
+    Group,
+    current_lang,
+    global_lang_callback,
+    lang_option_callback,
+    translate_usage_error,
+)
 from myself_i2i.errors import ConfigError, IdentityError, MyselfI2IError, RepositoryError
-from myself_i2i.i18n import Lang, default_lang, parse_lang
+from myself_i2i.i18n import Lang, parse_lang
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,21 +41,25 @@ app = typer.Typer(
     # Plain help: typer's rich help imports rich's markdown, syntax and traceback modules
     # (~90 ms, a third of `--help`); see docs/performance.md.
     rich_markup_mode=None,
+    cls=Group,
 )
 trust_app = typer.Typer(
     help="Trusted creators (keyring). / 信頼する作者（キーリング）。",
     no_args_is_help=True,
     rich_markup_mode=None,
+    cls=Group,
 )
 sources_app = typer.Typer(
     help="Registry of your own and permitted sources. / 自分の素材・許可済み素材の登録。",
     no_args_is_help=True,
     rich_markup_mode=None,
+    cls=Group,
 )
 repo_app = typer.Typer(
     help="Manifest repository. / マニフェストリポジトリ。",
     no_args_is_help=True,
     rich_markup_mode=None,
+    cls=Group,
 )
 app.add_typer(trust_app, name="trust")
 app.add_typer(sources_app, name="sources")
@@ -55,7 +67,7 @@ app.add_typer(repo_app, name="repo")
 
 
 def _lang() -> Lang:
-    return default_lang()
+    return current_lang()
 
 
 def _say(en: str, ja: str, *, err: bool = False) -> None:
@@ -67,7 +79,8 @@ def _guard(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        lang = parse_lang(kwargs.get("lang"))  # the command's --lang, if it has one
+        given = kwargs.get("lang")  # the command's --lang, if it has one
+        lang = parse_lang(given) if given else current_lang()
         try:
             return fn(*args, **kwargs)
         except MyselfI2IError as e:
@@ -130,6 +143,17 @@ def _main(
             help="Show the version. / バージョンを表示",
         ),
     ] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            metavar="ja|en",
+            is_eager=True,
+            callback=global_lang_callback,
+            help="Language of help and messages (default: MYSELF_I2I_LANG or the locale). / "
+            "ヘルプとメッセージの言語（既定は MYSELF_I2I_LANG またはロケール）",
+        ),
+    ] = None,
 ) -> None:
     """myself-i2i."""
 
@@ -536,12 +560,20 @@ def verify(
             "ファイルが URL で指すリモートのマニフェストを取得（既定はしない）",
         ),
     ] = False,
-    lang: Annotated[str | None, typer.Option(help="ja | en")] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ja|en",
+            is_eager=True,
+            callback=lang_option_callback,
+            help="Language of the output. / 出力の言語",
+        ),
+    ] = None,
 ) -> None:
     """Verify images against the pledge and the post. / 画像を宣言と投稿文に照らして検証します。"""
     from myself_i2i.verify import VerifyOptions, verify_image
 
-    language = parse_lang(lang, strict=True)
+    language = parse_lang(lang, strict=True) if lang else current_lang()
     post = text
     if text_file is not None:
         from myself_i2i.images import check_path
@@ -612,12 +644,20 @@ def verify(
 @_guard
 def inspect(
     image: Annotated[Path, typer.Argument(help="Image to inspect. / 表示する画像")],
-    lang: Annotated[str | None, typer.Option(help="ja | en")] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ja|en",
+            is_eager=True,
+            callback=lang_option_callback,
+            help="Language of the output. / 出力の言語",
+        ),
+    ] = None,
 ) -> None:
     """Print the manifest readably. / マニフェストを読みやすく表示します。"""
     from myself_i2i.inspection import inspect_lines
 
-    for line in inspect_lines(image, parse_lang(lang, strict=True)):
+    for line in inspect_lines(image, parse_lang(lang, strict=True) if lang else current_lang()):
         typer.echo(line)
 
 
@@ -1259,6 +1299,20 @@ from myself_i2i import cli_artists as _cli_artists  # noqa: E402
 _ = _cli_artists
 
 
+def _one_language_help(t: typer.Typer) -> None:
+    """Every command and group shows its help in one language with plain metavars."""
+    t.info.cls = Group
+    for c in t.registered_commands:
+        c.cls = Command
+    for g in t.registered_groups:
+        g.cls = Group
+        if g.typer_instance is not None:
+            _one_language_help(g.typer_instance)
+
+
+_one_language_help(app)
+
+
 def main() -> None:
     """Console entry point.
 
@@ -1277,8 +1331,12 @@ def main() -> None:
             sys.exit(2)
         ctx = getattr(e, "ctx", None)
         path = str(getattr(ctx, "command_path", "") or "myself-i2i")
-        hint = f"see `{path} --help`" if _lang() == "en" else f"`{path} --help` を参照してください"
-        typer.echo(f"myself-i2i: {fmt()} ({hint})", err=True)
+        message = translate_usage_error(str(fmt()), _lang())
+        if _lang() == "ja":
+            message += f"（`{path} --help` を参照してください）"
+        else:
+            message += f" (see `{path} --help`)"
+        typer.echo(f"myself-i2i: {message}", err=True)
         sys.exit(2)
     except typer.Abort:
         typer.echo("myself-i2i: interrupted / 中断しました", err=True)

@@ -243,6 +243,7 @@ def studio(
 grants_app = typer.Typer(
     help="Grants artists gave you (used by sign, the plugins and watch). / 受け取った許可証。",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(grants_app, name="grants")
 
