@@ -27,7 +27,7 @@ from myself_i2i.cli_help import (
     translate_usage_error,
 )
 from myself_i2i.errors import ConfigError, IdentityError, MyselfI2IError, RepositoryError
-from myself_i2i.i18n import Lang, parse_lang
+from myself_i2i.i18n import Lang, parse_lang, term
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -361,7 +361,7 @@ def _pair(values: list[str], n: int, what: str) -> list[str | None]:
 def _reason_ja(reason: str) -> str:
     """Japanese for :attr:`ResolvedSource.reason` (``registry (exact)`` and the like)."""
     if reason.startswith("registry (") and reason.endswith(")"):
-        return f"登録済み・{reason[len('registry (') : -1]} 一致"
+        return f"登録済み・{term(reason[len('registry (') : -1], 'ja')}"
     return {
         "explicit permission": "明示的な許可",
         "own signed t2i output": "自分の署名済み t2i 出力",
@@ -480,12 +480,12 @@ def _print_signed(res: Any, sidecar: bool) -> None:
     kind = res.pledge.kind.value if res.pledge else "-"
     _say(
         f"signed {res.output} ({kind}, {len(res.sources)} source(s))",
-        f"署名しました {res.output}（{kind}、素材 {len(res.sources)} 件）",
+        f"署名しました {res.output}（{term(kind, 'ja')}、素材 {len(res.sources)} 件）",
     )
     for rs in res.sources:
         _say(
             f"  source {rs.record.title}: {rs.record.relation.value} via {rs.reason}",
-            f"  素材 {rs.record.title}: {rs.record.relation.value}（{_reason_ja(rs.reason)}）",
+            f"  素材 {rs.record.title}: {term(rs.record.relation, 'ja')}（{_reason_ja(rs.reason)}）",
         )
     if sidecar:
         side = res.output.with_suffix(res.output.suffix + ".c2pa")
@@ -795,11 +795,13 @@ def sources_list() -> None:
         entries = reg.list()
     if not entries:
         _say("No sources registered yet.", "登録済みの素材はまだありません。")
+    ja = _lang() == "ja"
     for e in entries:
         ev = e.evidence.to_dict() if e.evidence else {}
+        note = "［" + " ".join(ev.values()) + "］" if ja else "  [" + " ".join(ev.values()) + "]"
         typer.echo(
-            f"{e.id:>5}  {e.sha256[:12]}  {e.relation.value:<15} {e.width}x{e.height}  "
-            f"{e.path}{'  [' + ' '.join(ev.values()) + ']' if ev else ''}"
+            f"{e.id:>5}  {e.sha256[:12]}  {term(e.relation, 'ja') if ja else e.relation.value:<15} "
+            f"{e.width}x{e.height}  {e.path}{note if ev else ''}"
         )
 
 
@@ -896,7 +898,8 @@ def check_source(
             elif match is not None:
                 _say(
                     f"✔ {f}: registered as {match.entry.relation.value} ({match.kind.value} match)",
-                    f"✔ {f}: {match.entry.relation.value} として登録済み（{match.kind.value} 一致）",
+                    f"✔ {f}: {term(match.entry.relation, 'ja')}として登録済み"
+                    f"（{term(match.kind, 'ja')}）",
                 )
             else:
                 worst = max(worst, 1)
