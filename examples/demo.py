@@ -58,7 +58,7 @@ token = next(w for line in init.stdout.splitlines() for w in line.split() if w.s
 
 step("2. Register my own drawing as a permitted i2i source", "2. 自分の絵を i2i の素材として登録")
 run("sources", "add", str(HERE / "my_drawing.png"), "--relation", "own-drawing")
-run("check-source", str(HERE / "my_drawing.png"))
+run("sources", "check", str(HERE / "my_drawing.png"))
 
 step(
     "3. Sign a t2i image and an i2i image made from my drawing",
@@ -174,7 +174,7 @@ ai_init = run("init", "--name", "@ai_user")
 ai_token = next(
     w for line in ai_init.stdout.splitlines() for w in line.split() if w.startswith("mi2i:")
 )
-run("check-source", str(OUT / "hanako_from_x.jpg"), expect=3)
+run("sources", "check", str(OUT / "hanako_from_x.jpg"), expect=3)
 i2i_args = ("sign", str(HERE / "i2i_output.png"), "--source", str(OUT / "hanako_from_x.jpg"))
 run(*i2i_args, "-o", str(OUT / "hanako_i2i.signed.png"), expect=3)
 

@@ -826,13 +826,6 @@ def sources_remove(
     _say(f"removed {n}", f"{n} 件削除しました")
 
 
-@sources_app.command("check")
-@_guard
-def sources_check(file: Annotated[Path, typer.Argument()]) -> None:
-    """Is this file registered? / このファイルは登録済みか確認します。"""
-    check_source([file])
-
-
 def _own_token() -> str | None:
     """This machine's key token, if an identity exists (no private key is loaded)."""
     from myself_i2i.identity import IdentityStore
@@ -841,7 +834,7 @@ def _own_token() -> str | None:
     return store.public()[1] if store.exists() else None
 
 
-@app.command("check-source")
+@sources_app.command("check")
 @_guard
 def check_source(
     files: Annotated[
@@ -849,7 +842,10 @@ def check_source(
         typer.Argument(help="Images you plan to use as i2i input. / i2i に使う予定の画像"),
     ],
 ) -> None:
-    """Before i2i: registry, protections and do-not-use signals. / i2i 前の確認。"""
+    """Check pictures before using them for i2i. / i2i に使う前に画像を確認します。
+
+    Is it registered as yours or permitted, protected by its artist, marked do-not-use? / 自分の素材・許可済みとして登録済みか、作者が保護しているか、AI 利用禁止の表示があるかを調べます。
+    """
     from myself_i2i.paths import home
     from myself_i2i.registry import DB_NAME, SourceRegistry
     from myself_i2i.sign import own_manifest_assertion_list
@@ -897,7 +893,7 @@ def check_source(
                 )
             elif match is not None:
                 _say(
-                    f"✔ {f}: registered as {match.entry.relation.value} ({match.kind.value} match)",
+                    f"✔ {f}: registered as {match.entry.relation.value} ({term(match.kind, 'en')})",
                     f"✔ {f}: {term(match.entry.relation, 'ja')}として登録済み"
                     f"（{term(match.kind, 'ja')}）",
                 )
@@ -921,10 +917,14 @@ def check_source(
     raise typer.Exit(worst)
 
 
+# The old name of `sources check`, kept hidden for a release.
+app.command("check-source", hidden=True)(check_source)
+
+
 # --- repository -------------------------------------------------------------------------------
 
 
-@app.command()
+@repo_app.command("publish")
 @_guard
 def publish(
     images: Annotated[
@@ -946,7 +946,7 @@ def publish(
         ),
     ] = None,
 ) -> None:
-    """Add manifests to a repository (for recovery after re-encoding). / マニフェストを公開します。"""
+    """Add manifests to a repository (for recovery after re-encoding). / 再エンコード後の復元のため、マニフェストをリポジトリに追加します。"""
     from myself_i2i.repository import HttpRepository, LocalRepository, open_repository
     from myself_i2i.softbinding.publish import manifests_of_images
 
@@ -976,6 +976,10 @@ def publish(
     if not isinstance(target, HttpRepository):
         target.close()
     _say(f"published {n} manifest(s) to {repo}", f"{repo} に {n} 件のマニフェストを公開しました")
+
+
+# The old top-level name of `repo publish`, kept hidden for a release.
+app.command("publish", hidden=True)(publish)
 
 
 def _check_bindable(host: str, port: int) -> None:
@@ -1031,7 +1035,10 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Run the web verifier page and API. / Web 検証ページと API を起動します。"""
+    """Run the web verifier page and API. / Web 検証ページと API を起動します。
+
+    Anyone can check images there. A manifest repository is served by `repo serve`. / 誰でもここで画像を確認できます。マニフェストリポジトリの公開は `repo serve` です。
+    """
     from myself_i2i.web import WebConfig
     from myself_i2i.web import serve as serve_web
 
@@ -1092,7 +1099,10 @@ def repo_serve(
         typer.Option(help="Public base URL given in matches. / 照合結果に載せる公開 URL"),
     ] = None,
 ) -> None:
-    """Serve a manifest repository over HTTP (C2PA Soft Binding Resolution API). / リポジトリを HTTP で公開します。"""
+    """Serve a manifest repository over HTTP. / マニフェストリポジトリを HTTP で公開します。
+
+    Verifiers recover manifests from it (the C2PA Soft Binding Resolution API). The web verifier page is `serve`. / 検証する側はここからマニフェストを復元します（C2PA Soft Binding Resolution API）。Web 検証ページは `serve` です。
+    """
     import os
 
     from myself_i2i import repository_server as rs
