@@ -7,6 +7,7 @@ Errors of the :class:`~myself_i2i.errors.MyselfI2IError` family are caught once,
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import json
 import os
@@ -1178,18 +1179,84 @@ def repo_list(
         ),
     ] = None,
     repo: Annotated[str | None, typer.Option(help=_REPO_HELP)] = None,
+    all_versions: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Every manifest, also the older ones of a picture signed again. / "
+            "署名し直した画像の古いマニフェストも含めてすべて表示",
+        ),
+    ] = False,
 ) -> None:
-    """List the manifests in a repository. / リポジトリ内のマニフェスト一覧。"""
+    """List the manifests in a repository. / リポジトリ内のマニフェスト一覧。
+
+    A picture signed again (same signer, title and fingerprint) is listed once: its newest
+    manifest, with when the repository first got any of them; --all lists every manifest. / 署名し直した画像（署名者・タイトル・フィンガープリントが同じ）は 1 行にまとめ、最新のマニフェストと最初に公開された日時を表示します。すべて見るには --all。
+    """
     from myself_i2i.repository import HttpRepository, open_repository
 
     r = open_repository(_repo_spec(directory, repo), create=directory is None and repo is None)
     assert not isinstance(r, HttpRepository)  # _repo_spec refuses URLs
     try:
-        for rec in r.records():
-            when = rec.first_published.isoformat() if rec.first_published else "-"
-            typer.echo(f"{rec.locator.hex()}  {rec.fingerprint}  {when}  {rec.title}")
+        records = list(r.records())  # oldest first
     finally:
         r.close()
+    for line in _repo_list_lines(records, all_versions=all_versions, lang=_lang()):
+        typer.echo(line)
+
+
+#: pHash bits within which two manifests of one signer and title are the same picture.
+_SAME_PICTURE_BITS = 8
+
+
+def _repo_list_lines(records: list[Any], *, all_versions: bool, lang: Lang) -> list[str]:
+    """``repo list``'s table: a header, then one row per picture (or per manifest)."""
+    # One group per picture: the same signer and title, and a fingerprint within a few bits
+    # (signing again embeds a new locator in the watermark, which moves the pHash by 1-4
+    # bits; different pictures are >= 16 bits apart).
+    groups: list[list[Any]] = []  # each: [newest record, first time, count]
+    for rec in records:  # oldest first: the last one of a group is its newest
+        group = None
+        if not all_versions:
+            fp = int(rec.fingerprint, 16)
+            group = next(
+                (
+                    g
+                    for g in groups
+                    if (g[0].signer, g[0].title) == (rec.signer, rec.title)
+                    and bin(int(g[0].fingerprint, 16) ^ fp).count("1") <= _SAME_PICTURE_BITS
+                ),
+                None,
+            )
+        if group is None:
+            groups.append([rec, rec.first_published, 1])
+            continue
+        first = group[1]
+        if first is None or (rec.first_published is not None and rec.first_published < first):
+            group[1] = rec.first_published
+        group[0], group[2] = rec, group[2] + 1
+    rows = [(g[0], g[1], g[2]) for g in groups]
+    if not rows:
+        return ["(empty)" if lang == "en" else "（空です）"]
+    heads = (
+        ("LOCATOR", "FINGERPRINT", "FIRST PUBLISHED (UTC)", "TITLE")
+        if lang == "en"
+        else ("ロケーター", "フィンガープリント", "初回公開（UTC）", "タイトル")
+    )
+    table = []
+    for rec, first, count in rows:
+        when = first.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if first else "-"
+        again = ""
+        if count > 1:
+            again = f"  ({count} versions)" if lang == "en" else f"（{count} 版）"
+        table.append((rec.locator.hex(), rec.fingerprint, when, f"{rec.title}{again}"))
+    from myself_i2i.cli_help import width
+
+    widths = [max(width(c) for c in col) for col in zip(heads, *table, strict=False)]
+    return [
+        "  ".join(c + " " * (w - width(c)) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in (heads, *table)
+    ]
 
 
 @repo_app.command("migrate")
