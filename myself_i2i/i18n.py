@@ -98,6 +98,10 @@ _TERMS: dict[str, Text] = {
     "exact": Text("exact match", "完全一致"),
     "same-pixels": Text("same-pixels match", "画素一致"),
     "perceptual": Text("perceptual match", "見た目の一致"),
+    # how a grant's artwork was matched (myself_i2i/grants.py)
+    "pixels": Text("same-pixels match", "画素一致"),
+    "watermark": Text("matched by its watermark", "透かしで一致"),
+    "fingerprint": Text("fingerprint match", "フィンガープリントで一致"),
 }
 
 
