@@ -35,7 +35,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 app = typer.Typer(
     name="myself-i2i",
     help="Make the #Myself_i2i / #Noi2i pledge checkable: sign AI images with C2PA, verify "
-    "them, gather evidence. / #Myself_i2i・#Noi2i の宣言を C2PA で検証可能にします。",
+    "them, gather evidence. / #Myself_i2i・#Noi2i の宣言を C2PA で検証可能にします：AI 画像への署名、検証、証拠集め。",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -260,7 +260,7 @@ def identity(
         ),
     ] = None,
 ) -> None:
-    """Show your key token and the line to put in your profile. / キートークンを表示します。"""
+    """Show your key token and the line to put in your profile. / キートークンと、プロフィールに書く一行を表示します。"""
     from myself_i2i.identity import IdentityStore
 
     store = IdentityStore.default()
@@ -381,7 +381,7 @@ def sign(
     ] = False,
     source: Annotated[
         list[Path] | None,
-        typer.Option("--source", help="An i2i input image (repeat). / i2i の入力画像"),
+        typer.Option("--source", help="An i2i input image (repeat). / i2i の入力画像（複数可）"),
     ] = None,
     relation: Annotated[
         list[str] | None, typer.Option(help="own-drawing | own-photo | own-generation | permitted")
@@ -412,7 +412,10 @@ def sign(
         bool, typer.Option(help="Embed source thumbnails. / 素材のサムネイルを埋め込む")
     ] = True,
     watermark: Annotated[
-        bool, typer.Option(help="Embed the invisible locator watermark. / 見えない透かしを埋め込む")
+        bool,
+        typer.Option(
+            help="Embed the invisible locator watermark. / 見えないロケーター透かしを埋め込む"
+        ),
     ] = True,
     allow_unclear_metadata: Annotated[
         bool,
@@ -430,7 +433,7 @@ def sign(
         list[Path] | None,
         typer.Option(
             "--grant",
-            help="An artist's signed grant for a source (repeat). / 作者の署名付き許可証",
+            help="An artist's signed grant for a source (repeat). / 素材についての作者の署名付き許可証（複数可）",
         ),
     ] = None,
 ) -> None:
@@ -683,7 +686,7 @@ def trust_add(
         bool,
         typer.Option(
             "--force",
-            help="Add even if the name looks like another key's. / 別の鍵の名前に似ていても追加",
+            help="Add even if the name looks like another key's. / 名前が別の鍵の名前に似ていても追加",
         ),
     ] = False,
 ) -> None:
@@ -1032,7 +1035,7 @@ def serve(
     repo: Annotated[
         list[str] | None,
         typer.Option(
-            help="Manifest repository DIR, URL or postgresql://… searched for stripped copies (repeat). / 検索するマニフェストリポジトリ（複数可）"
+            help="Manifest repository DIR, URL or postgresql://… searched for stripped copies (repeat). / マニフェストを失ったコピーを探すリポジトリ（フォルダ・URL・postgresql://…、複数可）"
         ),
     ] = None,
 ) -> None:
@@ -1097,7 +1100,7 @@ def repo_serve(
     ] = False,
     public_url: Annotated[
         str | None,
-        typer.Option(help="Public base URL given in matches. / 照合結果に載せる公開 URL"),
+        typer.Option(help="Public base URL given in matches. / 照合結果に載せる公開ベース URL"),
     ] = None,
 ) -> None:
     """Serve a manifest repository over HTTP. / マニフェストリポジトリを HTTP で公開します。
@@ -1262,10 +1265,20 @@ def _repo_list_lines(records: list[Any], *, all_versions: bool, lang: Lang) -> l
 @repo_app.command("migrate")
 @_guard
 def repo_migrate(
-    src: Annotated[str, typer.Argument(help="From: folder or postgresql://…. / 移行元")],
-    dst: Annotated[str, typer.Argument(help="To: folder or postgresql://…. / 移行先")],
+    src: Annotated[
+        str,
+        typer.Argument(
+            help="From: folder or postgresql://…. / 移行元：フォルダまたは postgresql://…"
+        ),
+    ],
+    dst: Annotated[
+        str,
+        typer.Argument(
+            help="To: folder or postgresql://…. / 移行先：フォルダまたは postgresql://…"
+        ),
+    ],
 ) -> None:
-    """Copy every manifest from one repository into another, keeping first-published times. / リポジトリ間で全マニフェストを複製します。"""
+    """Copy every manifest from one repository into another, keeping first-published times. / リポジトリの全マニフェストを別のリポジトリに複製します（初回公開日時は保持）。"""
     from myself_i2i.repository import HttpRepository, migrate, open_repository
 
     source = open_repository(_repo_spec(None, src))

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import typer
 from typer._click.core import Context
 from typer._click.formatting import HelpFormatter
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from myself_i2i.i18n import Lang, default_lang, parse_lang
 
@@ -61,8 +61,13 @@ def lang_option_callback(ctx: Context, param: Any, value: str | None) -> Any:
 
 
 def global_lang_callback(ctx: Context, param: Any, value: str | None) -> Any:
-    """Click callback of the global ``--lang`` (runs on every command line: None resets)."""
-    choose_lang(value)
+    """Click callback of the global ``--lang`` (runs on every command line: None resets).
+
+    Also the ``--lang`` added to commands that do not declare one: there None keeps the
+    global choice.
+    """
+    if value is not None or ctx.parent is None:
+        choose_lang(value)
     return value
 
 
@@ -230,8 +235,23 @@ def _usage_pieces(cmd: Any, ctx: Context) -> list[str]:
     return rv
 
 
+def _argv_lang() -> Lang | None:
+    """``--lang`` given after ``--help`` (``myself-i2i sign --help --lang ja``)."""
+    import sys
+
+    args = sys.argv[1:]
+    for i, arg in enumerate(args):
+        value = args[i + 1] if arg == "--lang" and i + 1 < len(args) else None
+        if arg.startswith("--lang="):
+            value = arg.split("=", 1)[1]
+        if value and value.strip().lower()[:2] in ("en", "ja"):
+            return "ja" if value.strip().lower().startswith("ja") else "en"
+    return None
+
+
 def _help(cmd: Any, ctx: Context) -> str:
-    lang = current_lang()
+    # --help is eager: a --lang after it has not been parsed yet, so look at the command line
+    lang = _chosen or _argv_lang() or default_lang()
     localize(cmd, lang)
     cls = _JaFormatter if lang == "ja" else HelpFormatter
     formatter = cls(width=ctx.terminal_width, max_width=ctx.max_content_width)
@@ -250,6 +270,18 @@ class Command(TyperCommand):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if not any(p.name == "lang" for p in self.params):
+            # every command takes --lang (verify and inspect declare their own)
+            self.params.append(
+                TyperOption(
+                    param_decls=["--lang"],
+                    metavar="ja|en",
+                    expose_value=False,
+                    is_eager=True,
+                    callback=global_lang_callback,
+                    help="Language of help and messages. / ヘルプとメッセージの言語",
+                )
+            )
         _plain_metavars(self)  # also what usage errors name ("Missing argument 'IMAGE...'")
 
     def get_help(self, ctx: Context) -> str:
@@ -281,7 +313,10 @@ _CLICK_JA: Iterable[tuple[re.Pattern[str], str]] = tuple(
         (r"^Missing option '([^']+)'\.?$", r"オプション \1 が必要です。"),
         (r"^Missing argument '([^']+)'\.?$", r"引数 \1 が必要です。"),
         (r"^Missing parameter: (.+)$", r"\1 が必要です。"),
-        (r"^No such option: (\S+)(?: Did you mean (.+)\?)?$", r"オプション \1 はありません。"),
+        (
+            r"^No such option: (\S+)(?: Did you mean (.+)\?| \(Possible options: (.+)\))?$",
+            r"オプション \1 はありません。",
+        ),
         (r"^No such command '([^']+)'\.(?: Did you mean (.+)\?)?$", r"コマンド \1 はありません。"),
         (r"^Option '([^']+)' requires an argument\.$", r"オプション \1 には値が必要です。"),
         (
@@ -311,8 +346,11 @@ def translate_usage_error(message: str, lang: Lang) -> str:
         m = pattern.match(message)
         if m:
             out = m.expand(repl)
-            if pattern.pattern.startswith("^No such") and m.group(2):
-                out += f"もしかして {m.group(2)}？"
+            if pattern.pattern.startswith("^No such"):
+                if m.group(2):
+                    out += f"もしかして {m.group(2)}？"
+                if m.re.groups > 2 and m.group(3):
+                    out += f"候補: {m.group(3)}"
             if pattern.pattern.startswith("^Invalid value"):
                 detail = m.group(2)
                 for dp, dr in _CLICK_DETAIL_JA:

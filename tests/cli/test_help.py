@@ -91,3 +91,27 @@ def test_wrap_counts_kanji_as_two_columns() -> None:
     lines = wrap("ヘルプとメッセージの言語（既定は MYSELF_I2I_LANG またはロケール）", 30)
     assert all(width(line) <= 30 for line in lines)
     assert not any(line.startswith(("）", "。")) for line in lines)
+
+
+def test_every_command_takes_lang(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    from myself_i2i.cli import main
+
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    monkeypatch.delenv("MYSELF_I2I_LANG", raising=False)
+    monkeypatch.delenv("LC_ALL", raising=False)
+    r = runner.invoke(app, ["identity", "--lang", "ja", "--help"])
+    assert "キートークン" in r.stdout
+    for argv, expected in (
+        (["sign", "--lang", "ja"], "引数 IMAGE... が必要です"),
+        (["sign", "x.png", "--lang", "fr"], "--lang 'fr'"),
+        (["sign", "--help", "--lang", "ja"], "画像に #Myself_i2i の宣言を署名します"),
+    ):
+        monkeypatch.setattr(sys, "argv", ["myself-i2i", *argv])
+        with pytest.raises(SystemExit):
+            main()
+        out = capsys.readouterr()
+        assert expected in out.out + out.err, (argv, out)
