@@ -1278,7 +1278,10 @@ def repo_migrate(
         ),
     ],
 ) -> None:
-    """Copy every manifest from one repository into another, keeping first-published times. / リポジトリの全マニフェストを別のリポジトリに複製します（初回公開日時は保持）。"""
+    """Copy every manifest into another repository. / 全マニフェストを別のリポジトリに複製します。
+
+    First-published times are kept. / 初回公開日時はそのまま引き継ぎます。
+    """
     from myself_i2i.repository import HttpRepository, migrate, open_repository
 
     source = open_repository(_repo_spec(None, src))

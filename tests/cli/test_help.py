@@ -115,3 +115,11 @@ def test_every_command_takes_lang(
             main()
         out = capsys.readouterr()
         assert expected in out.out + out.err, (argv, out)
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_command_lists_are_not_cut(lang: str) -> None:
+    for group in ([], ["trust"], ["sources"], ["repo"], ["grants"]):
+        out = _help(group, ["--lang", lang])
+        listed = out.split("Commands:" if lang == "en" else "コマンド:")[1]
+        assert "..." not in listed, (group, listed)
