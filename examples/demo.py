@@ -27,8 +27,17 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE.parent / "demo-out"
 
 
+BOLD = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
 def step(en: str, ja: str) -> None:
-    print(f"\n\033[1m== {en}\n== {ja}\033[0m", flush=True)
+    head = f"== {en}\n== {ja}"
+    print(f"\n\033[1m{head}\033[0m" if BOLD else f"\n{head}", flush=True)
+
+
+def explain(term: str, en: str, ja: str) -> None:
+    """A word the output below uses, said once in plain words (English, then Japanese)."""
+    print(f"  ({term}) {en}\n  （{term}）{ja}", flush=True)
 
 
 def run(*args: str, expect: int | None = 0) -> subprocess.CompletedProcess[str]:
@@ -54,11 +63,18 @@ step(
     "1. 使い捨ての ID を作成（個人 CA と署名証明書）",
 )
 init = run("init", "--name", "@demo_artist")
+explain(
+    "key token",
+    "A short name for your public key (mi2i:XXXX-…). Put it in your profile or post; "
+    "viewers compare it with the one in the signed image to know it is you.",
+    "公開鍵の短い名前（mi2i:XXXX-…）です。プロフィールや投稿に書いておくと、閲覧者は署名済み"
+    "画像の中のトークンと見比べて、あなたの署名だと確かめられます。",
+)
 token = next(w for line in init.stdout.splitlines() for w in line.split() if w.startswith("mi2i:"))
 
 step("2. Register my own drawing as a permitted i2i source", "2. 自分の絵を i2i の素材として登録")
 run("sources", "add", str(HERE / "my_drawing.png"), "--relation", "own-drawing")
-run("check-source", str(HERE / "my_drawing.png"))
+run("sources", "check", str(HERE / "my_drawing.png"))
 
 step(
     "3. Sign a t2i image and an i2i image made from my drawing",
@@ -111,6 +127,13 @@ for x in range(40, 80):
 buf = io.BytesIO()
 edited.save(buf, "PNG")
 (OUT / "tampered.png").write_bytes(with_manifest_store(buf.getvalue(), store))
+explain(
+    "hard-binding hash",
+    "The manifest records a hash of the file's exact bytes; any edit after signing, even "
+    "one pixel, makes it differ, so the copy is reported as tampered.",
+    "マニフェストにはファイルのバイト列そのもののハッシュが記録されています。署名後に 1 画素でも"
+    "編集すると一致しなくなるため、改ざんとして報告されます。",
+)
 run("verify", str(OUT / "tampered.png"), "--text", post, expect=33)
 
 step(
@@ -127,11 +150,25 @@ step(
     "8. X のように再エンコードされたコピーを、作者が公開したマニフェストリポジトリで復元",
 )
 ENV["MYSELF_I2I_HOME"] = str(OUT / "home")
-run("publish", "--repo", str(OUT / "public-repo"))
+run("repo", "publish", "--repo", str(OUT / "public-repo"))
 Image.open(OUT / "stripped.png").convert("RGB").resize((448, 448)).save(
     OUT / "from_x.jpg", quality=85
 )
 ENV["MYSELF_I2I_HOME"] = str(OUT / "viewer-home")
+explain(
+    "locator",
+    "A short number hidden in the pixels as an invisible watermark when signing; it names "
+    "the image's manifest in the repository, so a copy without its manifest finds it again.",
+    "署名時に見えない透かしとして画素に埋め込む短い番号です。リポジトリ内のマニフェストを指すので、"
+    "マニフェストを失ったコピーからも見つけ直せます。",
+)
+explain(
+    "fingerprint, N bits",
+    "A 64-bit perceptual hash of how the picture looks. Re-encoding changes only a few of "
+    "its bits; 'fingerprint 2 bits from the signed one' means the copy looks the same.",
+    "画像の見た目から作る 64 ビットの知覚ハッシュです。再エンコードで変わるのは数ビットだけで、"
+    "「フィンガープリントの差 2 ビット」は見た目が同じコピーだという意味です。",
+)
 run(
     "verify", str(OUT / "from_x.jpg"), "--repo", str(OUT / "public-repo"), "--text", post, expect=10
 )
@@ -174,7 +211,7 @@ ai_init = run("init", "--name", "@ai_user")
 ai_token = next(
     w for line in ai_init.stdout.splitlines() for w in line.split() if w.startswith("mi2i:")
 )
-run("check-source", str(OUT / "hanako_from_x.jpg"), expect=3)
+run("sources", "check", str(OUT / "hanako_from_x.jpg"), expect=3)
 i2i_args = ("sign", str(HERE / "i2i_output.png"), "--source", str(OUT / "hanako_from_x.jpg"))
 run(*i2i_args, "-o", str(OUT / "hanako_i2i.signed.png"), expect=3)
 

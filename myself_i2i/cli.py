@@ -7,6 +7,7 @@ Errors of the :class:`~myself_i2i.errors.MyselfI2IError` family are caught once,
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import json
 import os
@@ -18,36 +19,48 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from myself_i2i import __version__
+from myself_i2i.cli_help import (
+    Command,
+    Group,
+    current_lang,
+    global_lang_callback,
+    lang_option_callback,
+    translate_usage_error,
+)
 from myself_i2i.errors import ConfigError, IdentityError, MyselfI2IError, RepositoryError
-from myself_i2i.i18n import Lang, default_lang, parse_lang
+from myself_i2i.i18n import Lang, parse_lang, term
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 app = typer.Typer(
     name="myself-i2i",
     help="Make the #Myself_i2i / #Noi2i pledge checkable: sign AI images with C2PA, verify "
-    "them, gather evidence. / #Myself_i2i・#Noi2i の宣言を C2PA で検証可能にします。",
+    "them, gather evidence. / #Myself_i2i・#Noi2i の宣言を C2PA で検証可能にします：AI 画像への署名、検証、証拠集め。",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     # Plain help: typer's rich help imports rich's markdown, syntax and traceback modules
     # (~90 ms, a third of `--help`); see docs/performance.md.
     rich_markup_mode=None,
+    cls=Group,
 )
 trust_app = typer.Typer(
     help="Trusted creators (keyring). / 信頼する作者（キーリング）。",
     no_args_is_help=True,
     rich_markup_mode=None,
+    cls=Group,
 )
 sources_app = typer.Typer(
     help="Registry of your own and permitted sources. / 自分の素材・許可済み素材の登録。",
     no_args_is_help=True,
     rich_markup_mode=None,
+    cls=Group,
 )
 repo_app = typer.Typer(
     help="Manifest repository. / マニフェストリポジトリ。",
     no_args_is_help=True,
     rich_markup_mode=None,
+    cls=Group,
 )
 app.add_typer(trust_app, name="trust")
 app.add_typer(sources_app, name="sources")
@@ -55,7 +68,7 @@ app.add_typer(repo_app, name="repo")
 
 
 def _lang() -> Lang:
-    return default_lang()
+    return current_lang()
 
 
 def _say(en: str, ja: str, *, err: bool = False) -> None:
@@ -67,7 +80,8 @@ def _guard(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        lang = parse_lang(kwargs.get("lang"))  # the command's --lang, if it has one
+        given = kwargs.get("lang")  # the command's --lang, if it has one
+        lang = parse_lang(given) if given else current_lang()
         try:
             return fn(*args, **kwargs)
         except MyselfI2IError as e:
@@ -130,6 +144,17 @@ def _main(
             help="Show the version. / バージョンを表示",
         ),
     ] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            metavar="ja|en",
+            is_eager=True,
+            callback=global_lang_callback,
+            help="Language of help and messages (default: MYSELF_I2I_LANG or the locale). / "
+            "ヘルプとメッセージの言語（既定は MYSELF_I2I_LANG またはロケール）",
+        ),
+    ] = None,
 ) -> None:
     """myself-i2i."""
 
@@ -235,7 +260,7 @@ def identity(
         ),
     ] = None,
 ) -> None:
-    """Show your key token and the line to put in your profile. / キートークンを表示します。"""
+    """Show your key token and the line to put in your profile. / キートークンと、プロフィールに書く一行を表示します。"""
     from myself_i2i.identity import IdentityStore
 
     store = IdentityStore.default()
@@ -337,7 +362,7 @@ def _pair(values: list[str], n: int, what: str) -> list[str | None]:
 def _reason_ja(reason: str) -> str:
     """Japanese for :attr:`ResolvedSource.reason` (``registry (exact)`` and the like)."""
     if reason.startswith("registry (") and reason.endswith(")"):
-        return f"登録済み・{reason[len('registry (') : -1]} 一致"
+        return f"登録済み・{term(reason[len('registry (') : -1], 'ja')}"
     return {
         "explicit permission": "明示的な許可",
         "own signed t2i output": "自分の署名済み t2i 出力",
@@ -356,7 +381,7 @@ def sign(
     ] = False,
     source: Annotated[
         list[Path] | None,
-        typer.Option("--source", help="An i2i input image (repeat). / i2i の入力画像"),
+        typer.Option("--source", help="An i2i input image (repeat). / i2i の入力画像（複数可）"),
     ] = None,
     relation: Annotated[
         list[str] | None, typer.Option(help="own-drawing | own-photo | own-generation | permitted")
@@ -387,7 +412,10 @@ def sign(
         bool, typer.Option(help="Embed source thumbnails. / 素材のサムネイルを埋め込む")
     ] = True,
     watermark: Annotated[
-        bool, typer.Option(help="Embed the invisible locator watermark. / 見えない透かしを埋め込む")
+        bool,
+        typer.Option(
+            help="Embed the invisible locator watermark. / 見えないロケーター透かしを埋め込む"
+        ),
     ] = True,
     allow_unclear_metadata: Annotated[
         bool,
@@ -405,7 +433,7 @@ def sign(
         list[Path] | None,
         typer.Option(
             "--grant",
-            help="An artist's signed grant for a source (repeat). / 作者の署名付き許可証",
+            help="An artist's signed grant for a source (repeat). / 素材についての作者の署名付き許可証（複数可）",
         ),
     ] = None,
 ) -> None:
@@ -456,12 +484,12 @@ def _print_signed(res: Any, sidecar: bool) -> None:
     kind = res.pledge.kind.value if res.pledge else "-"
     _say(
         f"signed {res.output} ({kind}, {len(res.sources)} source(s))",
-        f"署名しました {res.output}（{kind}、素材 {len(res.sources)} 件）",
+        f"署名しました {res.output}（{term(kind, 'ja')}、素材 {len(res.sources)} 件）",
     )
     for rs in res.sources:
         _say(
             f"  source {rs.record.title}: {rs.record.relation.value} via {rs.reason}",
-            f"  素材 {rs.record.title}: {rs.record.relation.value}（{_reason_ja(rs.reason)}）",
+            f"  素材 {rs.record.title}: {term(rs.record.relation, 'ja')}（{_reason_ja(rs.reason)}）",
         )
     if sidecar:
         side = res.output.with_suffix(res.output.suffix + ".c2pa")
@@ -536,12 +564,20 @@ def verify(
             "ファイルが URL で指すリモートのマニフェストを取得（既定はしない）",
         ),
     ] = False,
-    lang: Annotated[str | None, typer.Option(help="ja | en")] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ja|en",
+            is_eager=True,
+            callback=lang_option_callback,
+            help="Language of the output. / 出力の言語",
+        ),
+    ] = None,
 ) -> None:
     """Verify images against the pledge and the post. / 画像を宣言と投稿文に照らして検証します。"""
     from myself_i2i.verify import VerifyOptions, verify_image
 
-    language = parse_lang(lang, strict=True)
+    language = parse_lang(lang, strict=True) if lang else current_lang()
     post = text
     if text_file is not None:
         from myself_i2i.images import check_path
@@ -612,12 +648,20 @@ def verify(
 @_guard
 def inspect(
     image: Annotated[Path, typer.Argument(help="Image to inspect. / 表示する画像")],
-    lang: Annotated[str | None, typer.Option(help="ja | en")] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ja|en",
+            is_eager=True,
+            callback=lang_option_callback,
+            help="Language of the output. / 出力の言語",
+        ),
+    ] = None,
 ) -> None:
     """Print the manifest readably. / マニフェストを読みやすく表示します。"""
     from myself_i2i.inspection import inspect_lines
 
-    for line in inspect_lines(image, parse_lang(lang, strict=True)):
+    for line in inspect_lines(image, parse_lang(lang, strict=True) if lang else current_lang()):
         typer.echo(line)
 
 
@@ -642,7 +686,7 @@ def trust_add(
         bool,
         typer.Option(
             "--force",
-            help="Add even if the name looks like another key's. / 別の鍵の名前に似ていても追加",
+            help="Add even if the name looks like another key's. / 名前が別の鍵の名前に似ていても追加",
         ),
     ] = False,
 ) -> None:
@@ -755,11 +799,13 @@ def sources_list() -> None:
         entries = reg.list()
     if not entries:
         _say("No sources registered yet.", "登録済みの素材はまだありません。")
+    ja = _lang() == "ja"
     for e in entries:
         ev = e.evidence.to_dict() if e.evidence else {}
+        note = "［" + " ".join(ev.values()) + "］" if ja else "  [" + " ".join(ev.values()) + "]"
         typer.echo(
-            f"{e.id:>5}  {e.sha256[:12]}  {e.relation.value:<15} {e.width}x{e.height}  "
-            f"{e.path}{'  [' + ' '.join(ev.values()) + ']' if ev else ''}"
+            f"{e.id:>5}  {e.sha256[:12]}  {term(e.relation, 'ja') if ja else e.relation.value:<15} "
+            f"{e.width}x{e.height}  {e.path}{note if ev else ''}"
         )
 
 
@@ -784,13 +830,6 @@ def sources_remove(
     _say(f"removed {n}", f"{n} 件削除しました")
 
 
-@sources_app.command("check")
-@_guard
-def sources_check(file: Annotated[Path, typer.Argument()]) -> None:
-    """Is this file registered? / このファイルは登録済みか確認します。"""
-    check_source([file])
-
-
 def _own_token() -> str | None:
     """This machine's key token, if an identity exists (no private key is loaded)."""
     from myself_i2i.identity import IdentityStore
@@ -799,7 +838,7 @@ def _own_token() -> str | None:
     return store.public()[1] if store.exists() else None
 
 
-@app.command("check-source")
+@sources_app.command("check")
 @_guard
 def check_source(
     files: Annotated[
@@ -807,7 +846,10 @@ def check_source(
         typer.Argument(help="Images you plan to use as i2i input. / i2i に使う予定の画像"),
     ],
 ) -> None:
-    """Before i2i: registry, protections and do-not-use signals. / i2i 前の確認。"""
+    """Check pictures before using them for i2i. / i2i に使う前に画像を確認します。
+
+    Is it registered as yours or permitted, protected by its artist, marked do-not-use? / 自分の素材・許可済みとして登録済みか、作者が保護しているか、AI 利用禁止の表示があるかを調べます。
+    """
     from myself_i2i.paths import home
     from myself_i2i.registry import DB_NAME, SourceRegistry
     from myself_i2i.sign import own_manifest_assertion_list
@@ -855,8 +897,9 @@ def check_source(
                 )
             elif match is not None:
                 _say(
-                    f"✔ {f}: registered as {match.entry.relation.value} ({match.kind.value} match)",
-                    f"✔ {f}: {match.entry.relation.value} として登録済み（{match.kind.value} 一致）",
+                    f"✔ {f}: registered as {match.entry.relation.value} ({term(match.kind, 'en')})",
+                    f"✔ {f}: {term(match.entry.relation, 'ja')}として登録済み"
+                    f"（{term(match.kind, 'ja')}）",
                 )
             else:
                 worst = max(worst, 1)
@@ -878,10 +921,14 @@ def check_source(
     raise typer.Exit(worst)
 
 
+# The old name of `sources check`, kept hidden for a release.
+app.command("check-source", hidden=True)(check_source)
+
+
 # --- repository -------------------------------------------------------------------------------
 
 
-@app.command()
+@repo_app.command("publish")
 @_guard
 def publish(
     images: Annotated[
@@ -903,7 +950,7 @@ def publish(
         ),
     ] = None,
 ) -> None:
-    """Add manifests to a repository (for recovery after re-encoding). / マニフェストを公開します。"""
+    """Add manifests to a repository (for recovery after re-encoding). / 再エンコード後の復元のため、マニフェストをリポジトリに追加します。"""
     from myself_i2i.repository import HttpRepository, LocalRepository, open_repository
     from myself_i2i.softbinding.publish import manifests_of_images
 
@@ -933,6 +980,10 @@ def publish(
     if not isinstance(target, HttpRepository):
         target.close()
     _say(f"published {n} manifest(s) to {repo}", f"{repo} に {n} 件のマニフェストを公開しました")
+
+
+# The old top-level name of `repo publish`, kept hidden for a release.
+app.command("publish", hidden=True)(publish)
 
 
 def _check_bindable(host: str, port: int) -> None:
@@ -984,11 +1035,14 @@ def serve(
     repo: Annotated[
         list[str] | None,
         typer.Option(
-            help="Manifest repository DIR, URL or postgresql://… searched for stripped copies (repeat). / 検索するマニフェストリポジトリ（複数可）"
+            help="Manifest repository DIR, URL or postgresql://… searched for stripped copies (repeat). / マニフェストを失ったコピーを探すリポジトリ（フォルダ・URL・postgresql://…、複数可）"
         ),
     ] = None,
 ) -> None:
-    """Run the web verifier page and API. / Web 検証ページと API を起動します。"""
+    """Run the web verifier page and API. / Web 検証ページと API を起動します。
+
+    Anyone can check images there. A manifest repository is served by `repo serve`. / 誰でもここで画像を確認できます。マニフェストリポジトリの公開は `repo serve` です。
+    """
     from myself_i2i.web import WebConfig
     from myself_i2i.web import serve as serve_web
 
@@ -1046,10 +1100,13 @@ def repo_serve(
     ] = False,
     public_url: Annotated[
         str | None,
-        typer.Option(help="Public base URL given in matches. / 照合結果に載せる公開 URL"),
+        typer.Option(help="Public base URL given in matches. / 照合結果に載せる公開ベース URL"),
     ] = None,
 ) -> None:
-    """Serve a manifest repository over HTTP (C2PA Soft Binding Resolution API). / リポジトリを HTTP で公開します。"""
+    """Serve a manifest repository over HTTP. / マニフェストリポジトリを HTTP で公開します。
+
+    Verifiers recover manifests from it (the C2PA Soft Binding Resolution API). The web verifier page is `serve`. / 検証する側はここからマニフェストを復元します（C2PA Soft Binding Resolution API）。Web 検証ページは `serve` です。
+    """
     import os
 
     from myself_i2i import repository_server as rs
@@ -1125,27 +1182,106 @@ def repo_list(
         ),
     ] = None,
     repo: Annotated[str | None, typer.Option(help=_REPO_HELP)] = None,
+    all_versions: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Every manifest, also the older ones of a picture signed again. / "
+            "署名し直した画像の古いマニフェストも含めてすべて表示",
+        ),
+    ] = False,
 ) -> None:
-    """List the manifests in a repository. / リポジトリ内のマニフェスト一覧。"""
+    """List the manifests in a repository. / リポジトリ内のマニフェスト一覧。
+
+    A picture signed again (same signer, title and fingerprint) is listed once: its newest
+    manifest, with when the repository first got any of them; --all lists every manifest. / 署名し直した画像（署名者・タイトル・フィンガープリントが同じ）は 1 行にまとめ、最新のマニフェストと最初に公開された日時を表示します。すべて見るには --all。
+    """
     from myself_i2i.repository import HttpRepository, open_repository
 
     r = open_repository(_repo_spec(directory, repo), create=directory is None and repo is None)
     assert not isinstance(r, HttpRepository)  # _repo_spec refuses URLs
     try:
-        for rec in r.records():
-            when = rec.first_published.isoformat() if rec.first_published else "-"
-            typer.echo(f"{rec.locator.hex()}  {rec.fingerprint}  {when}  {rec.title}")
+        records = list(r.records())  # oldest first
     finally:
         r.close()
+    for line in _repo_list_lines(records, all_versions=all_versions, lang=_lang()):
+        typer.echo(line)
+
+
+#: pHash bits within which two manifests of one signer and title are the same picture.
+_SAME_PICTURE_BITS = 8
+
+
+def _repo_list_lines(records: list[Any], *, all_versions: bool, lang: Lang) -> list[str]:
+    """``repo list``'s table: a header, then one row per picture (or per manifest)."""
+    # One group per picture: the same signer and title, and a fingerprint within a few bits
+    # (signing again embeds a new locator in the watermark, which moves the pHash by 1-4
+    # bits; different pictures are >= 16 bits apart).
+    groups: list[list[Any]] = []  # each: [newest record, first time, count]
+    for rec in records:  # oldest first: the last one of a group is its newest
+        group = None
+        if not all_versions:
+            fp = int(rec.fingerprint, 16)
+            group = next(
+                (
+                    g
+                    for g in groups
+                    if (g[0].signer, g[0].title) == (rec.signer, rec.title)
+                    and bin(int(g[0].fingerprint, 16) ^ fp).count("1") <= _SAME_PICTURE_BITS
+                ),
+                None,
+            )
+        if group is None:
+            groups.append([rec, rec.first_published, 1])
+            continue
+        first = group[1]
+        if first is None or (rec.first_published is not None and rec.first_published < first):
+            group[1] = rec.first_published
+        group[0], group[2] = rec, group[2] + 1
+    rows = [(g[0], g[1], g[2]) for g in groups]
+    if not rows:
+        return ["(empty)" if lang == "en" else "（空です）"]
+    heads = (
+        ("LOCATOR", "FINGERPRINT", "FIRST PUBLISHED (UTC)", "TITLE")
+        if lang == "en"
+        else ("ロケーター", "フィンガープリント", "初回公開（UTC）", "タイトル")
+    )
+    table = []
+    for rec, first, count in rows:
+        when = first.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if first else "-"
+        again = ""
+        if count > 1:
+            again = f"  ({count} versions)" if lang == "en" else f"（{count} 版）"
+        table.append((rec.locator.hex(), rec.fingerprint, when, f"{rec.title}{again}"))
+    from myself_i2i.cli_help import width
+
+    widths = [max(width(c) for c in col) for col in zip(heads, *table, strict=False)]
+    return [
+        "  ".join(c + " " * (w - width(c)) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in (heads, *table)
+    ]
 
 
 @repo_app.command("migrate")
 @_guard
 def repo_migrate(
-    src: Annotated[str, typer.Argument(help="From: folder or postgresql://…. / 移行元")],
-    dst: Annotated[str, typer.Argument(help="To: folder or postgresql://…. / 移行先")],
+    src: Annotated[
+        str,
+        typer.Argument(
+            help="From: folder or postgresql://…. / 移行元：フォルダまたは postgresql://…"
+        ),
+    ],
+    dst: Annotated[
+        str,
+        typer.Argument(
+            help="To: folder or postgresql://…. / 移行先：フォルダまたは postgresql://…"
+        ),
+    ],
 ) -> None:
-    """Copy every manifest from one repository into another, keeping first-published times. / リポジトリ間で全マニフェストを複製します。"""
+    """Copy every manifest into another repository. / 全マニフェストを別のリポジトリに複製します。
+
+    First-published times are kept. / 初回公開日時はそのまま引き継ぎます。
+    """
     from myself_i2i.repository import HttpRepository, migrate, open_repository
 
     source = open_repository(_repo_spec(None, src))
@@ -1259,6 +1395,20 @@ from myself_i2i import cli_artists as _cli_artists  # noqa: E402
 _ = _cli_artists
 
 
+def _one_language_help(t: typer.Typer) -> None:
+    """Every command and group shows its help in one language with plain metavars."""
+    t.info.cls = Group
+    for c in t.registered_commands:
+        c.cls = Command
+    for g in t.registered_groups:
+        g.cls = Group
+        if g.typer_instance is not None:
+            _one_language_help(g.typer_instance)
+
+
+_one_language_help(app)
+
+
 def main() -> None:
     """Console entry point.
 
@@ -1277,8 +1427,12 @@ def main() -> None:
             sys.exit(2)
         ctx = getattr(e, "ctx", None)
         path = str(getattr(ctx, "command_path", "") or "myself-i2i")
-        hint = f"see `{path} --help`" if _lang() == "en" else f"`{path} --help` を参照してください"
-        typer.echo(f"myself-i2i: {fmt()} ({hint})", err=True)
+        message = translate_usage_error(str(fmt()), _lang())
+        if _lang() == "ja":
+            message += f"（`{path} --help` を参照してください）"
+        else:
+            message += f" (see `{path} --help`)"
+        typer.echo(f"myself-i2i: {message}", err=True)
         sys.exit(2)
     except typer.Abort:
         typer.echo("myself-i2i: interrupted / 中断しました", err=True)

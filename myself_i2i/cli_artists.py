@@ -60,19 +60,22 @@ def protect(
         typer.Option(help="Where to ask you for a grant. / 許可の依頼先（プロフィール URL など）"),
     ] = None,
     watermark: Annotated[
-        bool, typer.Option(help="Embed the invisible locator watermark. / 見えない透かしを埋め込む")
+        bool,
+        typer.Option(
+            help="Embed the invisible locator watermark. / 見えないロケーター透かしを埋め込む"
+        ),
     ] = True,
     publish: Annotated[
         bool,
         typer.Option(
-            help="Publish to the repositories in settings.json. / 設定のリポジトリに公開する"
+            help="Publish to the repositories in settings.json. / settings.json のリポジトリに公開する"
         ),
     ] = True,
 ) -> None:
     """Protect your own drawings: not for i2i without your permission. / 自分の絵を保護します。
 
     AI inference (use as an i2i source) is always refused; the training and data-mining
-    entries follow the options. / AI への入力（i2i の素材）は常に禁止です。
+    entries follow the options. / AI への入力（i2i の素材）は常に禁止です。学習・データマイニングの扱いはオプションに従います。
     """
     from myself_i2i.identity import IdentityStore
     from myself_i2i.protect import ProtectOptions, protect_artwork
@@ -144,10 +147,14 @@ def permit(
     note: Annotated[str | None, typer.Option(help="A note. / メモ")] = None,
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", help="Grant file (default ARTWORK.grant). / 許可証ファイル"),
+        typer.Option(
+            "-o",
+            "--output",
+            help="Grant file (default ARTWORK.grant). / 許可証ファイル（省略時は ARTWORK.grant）",
+        ),
     ] = None,
 ) -> None:
-    """Give one user a signed permission to use an artwork for i2i. / 署名付きの許可証を作ります。"""
+    """Give one user a signed permission to use an artwork for i2i. / 作品を i2i に使う許可証を、一人の利用者に署名して渡します。"""
     from myself_i2i.grants import make_grant, parse_grant
     from myself_i2i.identity import IdentityStore
     from myself_i2i.protect import artwork_of
@@ -219,13 +226,13 @@ def revoke(
 def studio(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1. / 127.0.0.1 のポート")] = 8765,
     host: Annotated[
-        str, typer.Option(help="Only 127.0.0.1 is accepted. / 127.0.0.1 のみ")
+        str, typer.Option(help="Only 127.0.0.1 is accepted. / 127.0.0.1 のみ受け付けます")
     ] = "127.0.0.1",
     open_browser: Annotated[
         bool, typer.Option("--open/--no-open", help="Open the browser. / ブラウザを開く")
     ] = True,
 ) -> None:
-    """A local page to protect, grant and sign without a terminal. / ローカルのスタジオ画面。"""
+    """A local page to protect, grant and sign without a terminal. / 端末なしで保護・許可・署名ができるローカル画面。"""
     from myself_i2i.studio.app import check_loopback
 
     check_loopback(host)  # before importing the server: one line, nothing started
@@ -241,8 +248,9 @@ def studio(
 
 
 grants_app = typer.Typer(
-    help="Grants artists gave you (used by sign, the plugins and watch). / 受け取った許可証。",
+    help="Grants artists gave you (used by sign, the plugins and watch). / 作者から受け取った許可証（sign・プラグイン・watch が使います）。",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(grants_app, name="grants")
 
@@ -250,9 +258,9 @@ app.add_typer(grants_app, name="grants")
 @grants_app.command("add")
 @_guard
 def grants_add(
-    files: Annotated[list[Path], typer.Argument(help=".grant files / 許可証ファイル")],
+    files: Annotated[list[Path], typer.Argument(help=".grant files. / 許可証ファイル（.grant）")],
 ) -> None:
-    """Keep grants made out to you, so every signing path uses them. / 許可証を保存します。"""
+    """Keep grants made out to you, so every signing path uses them. / 自分宛ての許可証を保存し、どの署名経路でも使えるようにします。"""
     from myself_i2i.grants import read_grant_file, store_received_grant
     from myself_i2i.identity import IdentityStore
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from myself_i2i.i18n import term
 from myself_i2i.images import ImageHashes, check_path, hashes_of, open_image
 from myself_i2i.registry import MatchKind, match_kind
 
@@ -52,11 +53,11 @@ def compare_with_original(
     elif declared is not None:
         decl_en = (
             f"Your original IS one of the declared sources ({declared['title']}, "
-            f"{declared['match']} match, declared as {declared['relation']})."
+            f"{term(declared['match'], 'en')}, declared as {term(declared['relation'], 'en')})."
         )
         decl_ja = (
             f"あなたの原画は宣言された素材の一つです（{declared['title']}、"
-            f"{declared['match']} 一致、{declared['relation']} として宣言）。"
+            f"{term(declared['match'], 'ja')}、{term(declared['relation'], 'ja')}として宣言）。"
         )
     else:
         decl_en = "Your original is NOT among the declared sources."

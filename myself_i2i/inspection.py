@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from myself_i2i.i18n import Lang
+from myself_i2i.i18n import Lang, term
 from myself_i2i.verify import VerifyOptions, verify_image
 
 
@@ -19,7 +19,8 @@ def inspect_lines(image: Path, lang: Lang = "en") -> list[str]:
     en = lang == "en"
     out = [
         f"{image}",
-        f"  {'verdict' if en else '判定'}: {rep.verdict.value} — {rep.summary.get(lang)}",
+        # the summary starts with the verdict's name: no "verified — Verified: …"
+        f"  {'verdict' if en else '判定'}: {rep.summary.get(lang)}",
     ]
     if rep.format:
         from myself_i2i.formats import format_name
@@ -34,43 +35,57 @@ def inspect_lines(image: Path, lang: Lang = "en") -> list[str]:
         s = rep.signer
         out.append(
             f"  {'signer' if en else '署名者'}: {s.name} / {'issuer' if en else '発行者'}: {s.issuer}"
-            f" ({s.alg or '?'})"
+            + (f" ({s.alg or '?'})" if en else f"（{s.alg or '?'}）")
         )
         if s.signed_at:
             src = {"timestamp": ("time-stamped", "タイムスタンプ"), "claimed": ("claimed", "申告")}
             how = src.get(s.signed_at_source or "", ("", ""))[0 if en else 1]
-            out.append(f"  {'signed' if en else '署名日時'}: {s.signed_at} ({how})")
+            out.append(
+                f"  signed: {s.signed_at} ({how})" if en else f"  署名日時: {s.signed_at}（{how}）"
+            )
         out.append(
             f"  {'key token' if en else 'キートークン'}: {s.token or '-'}"
-            f"{' (' + s.trusted_name + ')' if s.trusted_name else ''}"
+            f"{(' (' + s.trusted_name + ')' if en else '（' + s.trusted_name + '）') if s.trusted_name else ''}"
         )
     if rep.pledge:
         p = rep.pledge
         out.append(
-            f"  {'pledge' if en else '宣言'}: {p.get('kind')} {' '.join(p.get('hashtags', []))}"
-            f" ({p.get('created')})"
+            f"  {'pledge' if en else '宣言'}: {p.get('kind') if en else term(p.get('kind'), lang)}"
+            f" {' '.join(p.get('hashtags', []))}"
+            + (f" ({p.get('created')})" if en else f"（{p.get('created')}）")
         )
         out.append(f"    {p.get('statement', {}).get(lang, '')}")
         for s in p.get("sources", []):
             ev = s.get("evidence") or {}
             out.append(
-                f"    - {s['title']}: {s['relation']} {s['width']}x{s['height']} "
-                f"sha256 {s['sha256'][:16]}… pixels {s['pixelSha256'][:16]}… pHash {s['phash']}"
+                f"    - {s['title']}: {s['relation'] if en else term(s['relation'], lang)}"
+                f" {s['width']}x{s['height']} sha256 {s['sha256'][:16]}…"
+                f" {'pixels' if en else '画素'} {s['pixelSha256'][:16]}… pHash {s['phash']}"
             )
             if ev:
-                out.append(f"      evidence: {ev.get('text', '')} {ev.get('url', '')}".rstrip())
+                label = "evidence" if en else "許可の根拠"
+                out.append(f"      {label}: {ev.get('text', '')} {ev.get('url', '')}".rstrip())
         if p.get("generator"):
             out.append(
                 f"  {'generator' if en else '生成'}: {json.dumps(p['generator'], ensure_ascii=False)}"
             )
     for a in rep.actions:
         dst = a.get("digitalSourceType", "")
-        out.append(f"  action: {a.get('action')} {dst.rsplit('/', 1)[-1] if dst else ''}".rstrip())
+        out.append(
+            f"  {'action' if en else '操作'}: {a.get('action')} "
+            f"{dst.rsplit('/', 1)[-1] if dst else ''}".rstrip()
+        )
     for i in rep.ingredients:
-        out.append(f"  ingredient: {i.get('title')} ({i.get('relationship')})")
+        out.append(
+            f"  ingredient: {i.get('title')} ({i.get('relationship')})"
+            if en
+            else f"  素材（ingredient）: {i.get('title')}（{i.get('relationship')}）"
+        )
     for ident in rep.identities:
         out.append(
-            f"  {'identity' if en else '身元'} ({ident['kind']}): {', '.join(ident['names']) or '?'}"
+            f"  {'identity' if en else '身元'}"
+            f"{' (' + ident['kind'] + ')' if en else '（' + ident['kind'] + '）'}: "
+            f"{', '.join(ident['names']) or '?'}"
             f"{' / ' + ident['issuer'] if ident.get('issuer') else ''}"
         )
     for depth, parent in enumerate(rep.parents, 1):
@@ -84,7 +99,8 @@ def inspect_lines(image: Path, lang: Lang = "en") -> list[str]:
         for a in parent.get("actions", []):
             dst = a.get("digitalSourceType", "")
             out.append(
-                f"    action: {a.get('action')} {dst.rsplit('/', 1)[-1] if dst else ''}".rstrip()
+                f"    {'action' if en else '操作'}: {a.get('action')} "
+                f"{dst.rsplit('/', 1)[-1] if dst else ''}".rstrip()
             )
     codes = rep.validation_codes
     if rep.recovery and rep.recovery.get("route"):

@@ -9,7 +9,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from myself_i2i.i18n import Lang, Text
+from myself_i2i.i18n import Lang, Text, term
 
 REPORT_VERSION = 1
 
@@ -283,10 +283,12 @@ class Report:
         if self.pledge:
             kind = self.pledge.get("kind")
             tags = " ".join(self.pledge.get("hashtags", []))
-            out.append(f"  {'宣言' if ja else 'pledge'}: {kind} {tags}")
+            out.append(f"  {'宣言' if ja else 'pledge'}: {term(kind, lang) if ja else kind} {tags}")
             for src in self.pledge.get("sources", []):
                 out.append(
-                    f"    - {src.get('title')}: {src.get('relation')} sha256:{src.get('sha256', '')[:12]}"
+                    f"    - {src.get('title')}: "
+                    f"{term(src.get('relation'), lang) if ja else src.get('relation')}"
+                    f" sha256:{src.get('sha256', '')[:12]}"
                 )
             gen = self.pledge.get("generator") or {}
             if gen:

@@ -111,9 +111,9 @@ def _db_error(path: Path, e: Exception) -> RepositoryError:
     return RepositoryError(
         f"{path}: the manifest repository index cannot be used ({e}). If another program is "
         "using it, wait and retry; if it is damaged, move the folder away and publish the "
-        "signed images again with `myself-i2i publish --repo DIR`.",
+        "signed images again with `myself-i2i repo publish --repo DIR`.",
         f"{path}: マニフェストリポジトリの索引を使えません（{e}）。他のプログラムが使用中なら"
-        "待って再実行、壊れていればフォルダを移動して `myself-i2i publish --repo DIR` で"
+        "待って再実行、壊れていればフォルダを移動して `myself-i2i repo publish --repo DIR` で"
         "署名済み画像を公開し直してください。",
     )
 
@@ -148,9 +148,9 @@ class LocalRepository:
             if not create:
                 raise RepositoryError(
                     f"{root}: not a manifest repository (no index.sqlite). Check the path, or "
-                    "create one with `myself-i2i publish --repo DIR`.",
+                    "create one with `myself-i2i repo publish --repo DIR`.",
                     f"{root}: マニフェストリポジトリではありません（index.sqlite がありません）。"
-                    "パスを確認するか `myself-i2i publish --repo DIR` で作成してください。",
+                    "パスを確認するか `myself-i2i repo publish --repo DIR` で作成してください。",
                 )
             try:
                 root.mkdir(parents=True, exist_ok=True)

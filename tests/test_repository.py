@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -81,13 +82,15 @@ def test_entries_and_reopen(tmp_path: Path) -> None:
         ]
     r = CliRunner().invoke(app, ["repo", "list", "--dir", str(root)])
     assert r.exit_code == 0
-    # locator, fingerprint, first-published time (UTC), title
-    rows = [line.split("  ") for line in r.output.splitlines()]
-    assert [(x[0], x[1], x[3]) for x in rows] == [
+    # a header, then locator, fingerprint, first-published time (UTC), title
+    header, *lines = r.output.splitlines()
+    assert header.startswith("LOCATOR") and "FIRST PUBLISHED (UTC)" in header
+    rows = [line.split() for line in lines]
+    assert [(x[0], x[1], x[4]) for x in rows] == [
         (LOC_A.hex(), FP_A, "a.png"),
         (LOC_B.hex(), "ffffffffffffffff", "b.png"),
     ]
-    assert all(x[2].endswith("+00:00") for x in rows)
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", f"{x[2]} {x[3]}") for x in rows)
 
 
 def test_upload_token_file_is_private_and_stable(tmp_path: Path) -> None:

@@ -58,7 +58,7 @@ def publish_manifest(
 
     Returns the repositories written to, and a note for each one that could not be
     (an HTTP repository without an upload token, or one that is unreachable): the file is
-    signed either way, and ``myself-i2i publish`` can be run again later.
+    signed either way, and ``myself-i2i repo publish`` can be run again later.
 
     Raises:
         ConfigError: settings.json is malformed.
@@ -94,8 +94,8 @@ def publish_manifest(
         except MyselfI2IError as e:
             notes.append(
                 Text(
-                    f"not published to {spec}: {e.text.en} Run `myself-i2i publish` later.",
-                    f"{spec} に公開できませんでした：{e.text.ja} 後で `myself-i2i publish` を"
+                    f"not published to {spec}: {e.text.en} Run `myself-i2i repo publish` later.",
+                    f"{spec} に公開できませんでした：{e.text.ja} 後で `myself-i2i repo publish` を"
                     "実行してください。",
                 )
             )

@@ -15,7 +15,7 @@ import datetime as dt
 from typing import Any
 
 from myself_i2i.errors import MyselfI2IError
-from myself_i2i.i18n import Text
+from myself_i2i.i18n import Text, term
 from myself_i2i.models import Relation, SourceRecord
 from myself_i2i.report import Finding
 from myself_i2i.verify.checks import Check
@@ -138,7 +138,7 @@ class Grants(Check):
                     source=src.title,
                     artist=g.grantor_name,
                     token=g.grantor_token,
-                    match=chk.match or "?",
+                    match=Text(term(chk.match, "en"), term(chk.match, "ja")) if chk.match else "?",
                 )
             )
             # 3. Revoked?

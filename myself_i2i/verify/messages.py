@@ -342,9 +342,9 @@ MESSAGES: dict[str, tuple[Severity, str, str]] = {
     "grant.verified": (
         I,
         "{source}: permitted by a signed grant from {artist} ({token}), made out to the signer "
-        "and valid when signed ({match} match).",
+        "and valid when signed ({match}).",
         "{source}: {artist}（{token}）の署名付き許可証による許可です。署名者宛てで、署名時点で"
-        "有効でした（{match} 一致）。",
+        "有効でした（{match}）。",
     ),
     "grant.invalid": (
         E,

@@ -374,7 +374,7 @@ def test_sign_output_in_japanese(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("MYSELF_I2I_LANG", "ja")
     code, out, err = run("sign", str(src), "--source", str(own))
     assert code == 0, err
-    assert "登録済み・exact 一致" in out and "registry" not in out
+    assert "登録済み・完全一致" in out and "registry" not in out and "exact" not in out
     assert "注意: " in err and "透かし" in err and "note:" not in err
 
 
