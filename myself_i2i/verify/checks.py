@@ -309,10 +309,22 @@ class Conflict(Check):
 
     def run(self, ctx: Context) -> list[Finding]:
         from myself_i2i.recovery import check_conflict, repositories_for
+        from myself_i2i.repository import LocalRepository
 
         assert ctx.manifest is not None
         repos = repositories_for(ctx.options)
         token = ctx.signer.token if ctx.signer else None
+        if ctx.signer is not None and ctx.signer.own:
+            # Your own local repository holds only manifests signed with your own key: a
+            # witness there can never be "another key" for a file signed with your key.
+            # (A file signed by someone else is still checked against it: that is how you
+            # find your own stripped picture re-signed by another.)
+            own_root = LocalRepository.default_path().resolve()
+            repos = [
+                r
+                for r in repos
+                if not (isinstance(r, LocalRepository) and r.root.resolve() == own_root)
+            ]
         out = []
         for c in check_conflict(ctx.data, ctx.mime, ctx.name, repos, ctx.manifest, token):
             out.append(
