@@ -166,7 +166,7 @@ def test_webp_rules_follow_c2pa_rs(signed: dict[str, bytes]) -> None:
 
 
 def test_real_store_from_c2pa_rs() -> None:
-    store = (DATA / "no_alg_jpg.c2pa").read_bytes()
+    store = (DATA / "no_alg_jpg.jumbf").read_bytes()
     check_store(store)
     chain = signing_chain(store)
     assert len(chain) == 2

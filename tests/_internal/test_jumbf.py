@@ -311,7 +311,7 @@ def test_mutated_stores_are_refused_or_read(signed_jpeg: Path) -> None:
     # signing_chain either succeed or raise ManifestError, nothing else.
     seeds = [
         manifest_store_bytes(signed_jpeg.read_bytes()) or b"",
-        (DATA / "no_alg_jpg.c2pa").read_bytes(),
+        (DATA / "no_alg_jpg.jumbf").read_bytes(),
         store_with((DATA / "C_jpg.cose").read_bytes()),
         store_with((DATA / "prerelease_jpg.cose").read_bytes()),
     ]
