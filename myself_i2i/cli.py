@@ -32,6 +32,17 @@ from myself_i2i.i18n import Lang, parse_lang, term
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: ``--lang ja|en`` of the commands that print for a person (also picks their help's language).
+LangOption = Annotated[
+    str | None,
+    typer.Option(
+        metavar="ja|en",
+        is_eager=True,
+        callback=lang_option_callback,
+        help="Language of the output. / 出力の言語",
+    ),
+]
+
 app = typer.Typer(
     name="myself-i2i",
     help="Make the #Myself_i2i / #Noi2i pledge checkable: sign AI images with C2PA, verify "
@@ -564,15 +575,7 @@ def verify(
             "ファイルが URL で指すリモートのマニフェストを取得（既定はしない）",
         ),
     ] = False,
-    lang: Annotated[
-        str | None,
-        typer.Option(
-            metavar="ja|en",
-            is_eager=True,
-            callback=lang_option_callback,
-            help="Language of the output. / 出力の言語",
-        ),
-    ] = None,
+    lang: LangOption = None,
 ) -> None:
     """Verify images against the pledge and the post. / 画像を宣言と投稿文に照らして検証します。"""
     from myself_i2i.verify import VerifyOptions, verify_image
@@ -648,15 +651,7 @@ def verify(
 @_guard
 def inspect(
     image: Annotated[Path, typer.Argument(help="Image to inspect. / 表示する画像")],
-    lang: Annotated[
-        str | None,
-        typer.Option(
-            metavar="ja|en",
-            is_eager=True,
-            callback=lang_option_callback,
-            help="Language of the output. / 出力の言語",
-        ),
-    ] = None,
+    lang: LangOption = None,
 ) -> None:
     """Print the manifest readably. / マニフェストを読みやすく表示します。"""
     from myself_i2i.inspection import inspect_lines

@@ -37,14 +37,13 @@ from PIL import Image
 from myself_i2i import __version__
 from myself_i2i._internal import c2pa_backend
 from myself_i2i._internal.containers import manifest_store_bytes
-from myself_i2i.errors import AlreadySigned, ConfigError, InputError, MyselfI2IError, PledgeRefused
+from myself_i2i.errors import AlreadySigned, ConfigError, MyselfI2IError, PledgeRefused
 from myself_i2i.i18n import Text
 from myself_i2i.identity import Identity
 from myself_i2i.images import (
     SUPPORTED_FORMATS,
     ImageHashes,
     check_path,
-    format_for_suffix,
     hashes_of,
     open_image,
     perceptual_hash,
@@ -380,17 +379,9 @@ def protect_artwork(
                 f"{target}: the output would overwrite the original; choose another name.",
                 f"{target}: 出力先が元の絵と同じです。別の名前を指定してください。",
             )
-        if target.suffix and format_for_suffix(target) != fmt:
-            raise ConfigError(
-                f"{target}: the output name says a different format than the {fmt} input; keep "
-                "the same file type.",
-                f"{target}: 出力ファイル名の形式が入力（{fmt}）と違います。同じ形式にしてください。",
-            )
-        if not target.parent.is_dir():
-            raise InputError(
-                f"{target.parent}: output folder does not exist. Create it first.",
-                f"{target.parent}: 出力先フォルダがありません。先に作成してください。",
-            )
+        from myself_i2i.sign import check_output_target
+
+        check_output_target(target, fmt)
 
         # 2. Soft binding: watermark, then fingerprint of the marked pixels.
         from myself_i2i.sign import WATERMARK_MIN_SIDE

@@ -150,6 +150,26 @@ def normalize_hashtag(tag: str) -> str:
     )
 
 
+def check_output_target(target: Path, fmt: str) -> None:
+    """Refuse an output whose name says another format, or whose folder is missing.
+
+    Raises:
+        ConfigError: the name's suffix is another format than ``fmt``.
+        InputError: the output folder does not exist.
+    """
+    if target.suffix and format_for_suffix(target) != fmt:
+        raise ConfigError(
+            f"{target}: the output name says a different format than the {fmt} input; keep the "
+            "same file type.",
+            f"{target}: 出力ファイル名の形式が入力（{fmt}）と違います。同じ形式にしてください。",
+        )
+    if not target.parent.is_dir():
+        raise InputError(
+            f"{target.parent}: output folder does not exist. Create it first.",
+            f"{target.parent}: 出力先フォルダがありません。先に作成してください。",
+        )
+
+
 def default_output(path: Path) -> Path:
     """``picture.png`` → ``picture.signed.png`` beside it."""
     return path.with_name(f"{path.stem}.signed{path.suffix}")
@@ -693,17 +713,7 @@ def sign_image(
             f"{target}: already exists. Give another -o name, or add --overwrite to replace it.",
             f"{target}: すでにあります。別の -o の名前にするか、置き換えるなら --overwrite を付けてください。",
         )
-    if target.suffix and format_for_suffix(target) != fmt:
-        raise ConfigError(
-            f"{target}: the output name says a different format than the {fmt} input; keep the "
-            "same file type.",
-            f"{target}: 出力ファイル名の形式が入力（{fmt}）と違います。同じ形式にしてください。",
-        )
-    if not target.parent.is_dir():
-        raise InputError(
-            f"{target.parent}: output folder does not exist. Create it first.",
-            f"{target.parent}: 出力先フォルダがありません。先に作成してください。",
-        )
+    check_output_target(target, fmt)
 
     kind = PledgeKind.T2I if t2i else PledgeKind.SELF_SOURCED_I2I
     # 2. Resolve the sources.
