@@ -616,13 +616,9 @@ def find_protection(
         repos = default_repositories()
     if not repos:
         return None
-    from myself_i2i.softbinding.watermark import decode
+    from myself_i2i.recovery import soft_binding_of
 
-    if img is None:
-        with open_image(data, name=name) as decoded:
-            locator, fp = decode(decoded), perceptual_hash(decoded)
-    else:
-        locator, fp = decode(img), perceptual_hash(img)
+    locator, fp = soft_binding_of(data, name, img)
     tried: list[tuple[Repository, bytes, bytes | None, int, str]] = []
     if locator is not None:
         for repo in repos:

@@ -43,6 +43,7 @@ __all__ = [
     "other_signer_token",
     "recover",
     "repositories_for",
+    "soft_binding_of",
 ]
 
 #: Max pHash distance between a copy and the fingerprint signed in its manifest, on the
@@ -100,6 +101,22 @@ def repositories_for(options: RepositoryOptions) -> list[Repository]:
     return repos
 
 
+def soft_binding_of(
+    data: bytes, name: str, img: Image.Image | None = None
+) -> tuple[bytes | None, str]:
+    """(watermark locator or None, fingerprint hex) of a picture; ``img`` if already decoded.
+
+    Raises:
+        ImageError: the picture cannot be decoded.
+    """
+    from myself_i2i.softbinding.watermark import decode
+
+    if img is None:
+        with open_image(data, name=name) as decoded:
+            return decode(decoded), perceptual_hash(decoded)
+    return decode(img), perceptual_hash(img)
+
+
 def check_candidate(
     data: bytes,
     mime: str,
@@ -144,13 +161,7 @@ def recover(
     """
     if not repos:
         return None
-    from myself_i2i.softbinding.watermark import decode
-
-    if img is None:
-        with open_image(data, name=name) as decoded:
-            locator, fp = decode(decoded), perceptual_hash(decoded)
-    else:
-        locator, fp = decode(img), perceptual_hash(img)
+    locator, fp = soft_binding_of(data, name, img)
     rejected: list[dict[str, Any]] = []
     # 1. Watermark route.
     if locator is not None:

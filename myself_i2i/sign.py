@@ -22,7 +22,6 @@ Steps of :func:`sign_image` (numbered in the code):
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import io
 import os
@@ -72,7 +71,6 @@ from myself_i2i.models import (
     SourceSpec,
 )
 from myself_i2i.pledge import PLEDGE_LABEL, Pledge, metadata_conflict
-from myself_i2i.softbinding import FINGERPRINT_ALG
 
 if TYPE_CHECKING:
     pass
@@ -788,29 +786,9 @@ def sign_image(
     assertions: list[dict[str, Any]] = [{"label": "c2pa.actions.v2", "data": {"actions": actions}}]
     if pledge is not None:
         assertions.append({"label": PLEDGE_LABEL, "data": pledge.to_assertion()})
-    if locator is not None:
-        from myself_i2i.softbinding import WATERMARK_ALG
+    from myself_i2i.softbinding import soft_binding_assertions
 
-        assertions.append(
-            {
-                "label": "c2pa.soft-binding",
-                "data": {
-                    "alg": WATERMARK_ALG,
-                    "blocks": [{"scope": {}, "value": base64.b64encode(locator).decode()}],
-                },
-            }
-        )
-    assertions.append(
-        {
-            "label": "c2pa.soft-binding",
-            "data": {
-                "alg": FINGERPRINT_ALG,
-                "blocks": [
-                    {"scope": {}, "value": base64.b64encode(bytes.fromhex(fingerprint)).decode()}
-                ],
-            },
-        }
-    )
+    assertions.extend(soft_binding_assertions(locator, fingerprint))
     manifest: dict[str, Any] = {
         "claim_generator_info": [{"name": "myself_i2i", "version": __version__}],
         "title": target.name,
