@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import enum
+import functools
 import io
 import json
 import re
@@ -483,6 +484,22 @@ def _store_read(data: dict[str, Any], state: str) -> StoreRead:
     )
 
 
+@functools.lru_cache(maxsize=2)  # small: the web workers' uploads stay referenced here
+def _check_once(data: bytes, embedded: bool) -> None:
+    """Structure-check a store (``embedded``: the one inside the asset ``data``) once.
+
+    One verification reads the same file several times (the manifest, then once per CA
+    candidate to confirm the signer); the container walk and the CBOR checks need not be
+    repeated. Failures raise each time (lru_cache keeps only successes).
+
+    Raises:
+        ManifestError: the store's declared lengths do not fit.
+    """
+    store = manifest_store_bytes(data) if embedded else data
+    if store is not None:
+        check_store(store)
+
+
 def read_manifest(
     asset: bytes,
     mime: str,
@@ -509,12 +526,10 @@ def read_manifest(
     # assertion's CBOR declares (4 GB from a 5-byte edit), so the structure is checked
     # first, with offsets only. Formats whose store we cannot read the way c2pa-rs does
     # (HEIC, MP4, TIFF, SVG, ...) rely on the web workers' memory limit instead.
-    store = manifest_store if manifest_store is not None else manifest_store_bytes(asset)
-    if store is not None:
-        try:
-            check_store(store)
-        except ManifestError as e:
-            raise ManifestError(f"{name}: {e.text.en}", f"{name}: {e.text.ja}") from e
+    try:
+        _check_once(manifest_store if manifest_store is not None else asset, manifest_store is None)
+    except ManifestError as e:
+        raise ManifestError(f"{name}: {e.text.en}", f"{name}: {e.text.ja}") from e
     try:
         reader = _reader(asset, mime, manifest_store, anchors_pem, fetch_remote=fetch_remote)
     except c2pa.C2paError.ManifestNotFound:
