@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install lint typecheck browser postgresql clean
+.PHONY: demo test install lint typecheck browser postgresql c2pa-ts clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,7 +43,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-test: $(STAMP) browser postgresql lint typecheck
+# An independent C2PA validator (npm @trustnxt/c2pa-ts, no code shared with c2pa-rs) for the
+# tests that check our outputs validate outside c2pa-rs too. Skipped, with a note, without npm.
+C2PA_TS := $(VENV)/c2pa-ts
+c2pa-ts:
+	@test -d $(C2PA_TS)/node_modules/@trustnxt/c2pa-ts || { \
+	  if command -v npm >/dev/null 2>&1; then \
+	    mkdir -p $(C2PA_TS) && npm install --silent --no-audit --no-fund --prefix $(C2PA_TS) @trustnxt/c2pa-ts@0.9.4 >/dev/null \
+	      || echo "note: could not install @trustnxt/c2pa-ts; its tests will be skipped"; \
+	  else echo "note: npm not found; the c2pa-ts validator tests will be skipped"; fi; }
+
+test: $(STAMP) browser postgresql c2pa-ts lint typecheck
 	$(VENV)/bin/pytest
 
 clean:
