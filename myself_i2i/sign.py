@@ -393,7 +393,7 @@ def _save_like(
         if replace_xmp and xmp is not None:
             info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8"))
         params["pnginfo"] = info
-        save_png(img, out, **params)  # libdeflate: zlib-6 size in a quarter of the time
+        save_png(img, out, **params)  # numpy filters + libdeflate: see _internal/pngdeflate
     elif fmt == "JPEG":
         if xmp:
             params["xmp"] = xmp
