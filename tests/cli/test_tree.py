@@ -51,3 +51,24 @@ def test_help_shows_one_name_per_command_and_says_which_serve() -> None:
     assert "`repo serve`" in " ".join(serve.split())
     _, sources = _run("sources", "--help")
     assert "check   Check pictures before using them for i2i." in sources
+
+
+def test_a_start_builds_only_the_command_it_runs() -> None:
+    """`main()` hands typer an app holding just the named command (issue 13: start-up)."""
+    from myself_i2i.cli import app_for
+
+    def names(t: object) -> list[str]:
+        from typer.main import get_command
+
+        return sorted(get_command(t).commands)  # type: ignore[arg-type, attr-defined]
+
+    assert names(app_for(["sign", "--t2i", "a.png"])) == ["sign"]
+    assert names(app_for(["--lang", "ja", "verify", "x.jpg"])) == ["verify"]
+    assert names(app_for(["--lang=en", "repo", "list"])) == ["repo"]
+    assert names(app_for(["check-source", "a.png"])) == ["check-source"]
+    full = names(app)
+    for args in ([], ["--help"], ["--version"], ["sgin"], ["--lang", "ja"]):
+        assert names(app_for(args)) == full, args
+    # the pruned app keeps the global options and runs the command as the whole app does
+    pruned = runner.invoke(app_for(["sources", "--help"]), ["--lang", "en", "sources", "--help"])
+    assert pruned.stdout == _run("sources", "--help")[1]
