@@ -482,6 +482,9 @@ def sign(
         allow_unclear_metadata=allow_unclear_metadata,
         grants=tuple(read_grant_file(g) for g in grant or []),
     )
+    from myself_i2i._internal.malloc import keep_big_buffers
+
+    keep_big_buffers()  # a batch: reuse freed pixel buffers instead of faulting in new pages
     with _progress_bar("signing / 署名中", len(images)) as tick:
         results = sign_images(
             images, ident, t2i=t2i, sources=specs, output=output, options=opts, progress=tick

@@ -96,6 +96,9 @@ def protect(
         )
     store = IdentityStore.default()
     ident = store.load(_passphrase_for(store, None))
+    from myself_i2i._internal.malloc import keep_big_buffers
+
+    keep_big_buffers()  # a batch: reuse freed pixel buffers instead of faulting in new pages
     for art in artworks:
         res = protect_artwork(art, ident, output=output, options=opts)
         _say(
