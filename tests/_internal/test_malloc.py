@@ -39,5 +39,5 @@ def test_big_temporary_arrays_stop_faulting_in_fresh_pages() -> None:
 
 
 def test_it_is_a_no_op_off_linux(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(malloc.sys, "platform", "darwin")
+    monkeypatch.setattr(sys, "platform", "darwin")
     assert malloc.keep_big_buffers() is False
