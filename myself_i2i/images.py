@@ -15,6 +15,7 @@ import warnings
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import mul
 from pathlib import Path
 
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
@@ -289,8 +290,9 @@ def phash_bits(gray32: Image.Image) -> str:
         raise ValueError("phash_bits needs a 32x32 'L' picture")
     cols = [px[j::side] for j in range(side)]  # column j of the pixel matrix
     # t = C @ P (8 x 32), then low = t @ C^T (8 x 8)
-    t = [[sum(ck[i] * col[i] for i in range(side)) for col in cols] for ck in c]
-    low = [round(sum(tk[j] * cl[j] for j in range(side)), 6) for tk in t for cl in c]
+    # sum(map(mul, ...)) multiplies and adds in the same order as a generator, ~3x faster
+    t = [[sum(map(mul, ck, col)) for col in cols] for ck in c]
+    low = [round(sum(map(mul, tk, cl)), 6) for tk in t for cl in c]
     ordered = sorted(low)
     med = (ordered[31] + ordered[32]) / 2.0
     bits = "".join("1" if v > med else "0" for v in low)

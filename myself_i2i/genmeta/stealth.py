@@ -77,7 +77,9 @@ def _signature_present(img: Image.Image) -> bool:
     if w <= 0 or h <= 0:
         return False
     cols = min(w, -(-_SIG_BITS // h))  # enough columns for 120 bits, x outer, y inner
-    region = img.crop((0, 0, cols, h))
+    # one column holds them all when it is tall enough: read only its first pixels
+    region = img.crop((0, 0, cols, h if cols > 1 else min(h, _SIG_BITS)))
+    h = region.height
     px = (
         list(region.get_flattened_data())
         if hasattr(region, "get_flattened_data")
