@@ -397,10 +397,11 @@ def _save_like(
     elif fmt == "JPEG":
         if xmp:
             params["xmp"] = xmp
-        try:
-            img.convert("RGB").save(out, "JPEG", quality="keep", subsampling="keep", **params)
-        except (ValueError, OSError):
-            img.convert("RGB").save(out, "JPEG", quality=95, **params)
+        # q95 whatever the original's quality: the watermark's robustness was measured
+        # after a q95 save (Pillow's quality="keep" only applies to a JPEG file object,
+        # which a watermarked picture never is, so it always ended here anyway).
+        rgb = img if img.mode == "RGB" else img.convert("RGB")
+        rgb.save(out, "JPEG", quality=95, **params)
     else:
         if xmp:
             params["xmp"] = xmp
