@@ -211,6 +211,10 @@ def _metavar(p: Any) -> str | None:
 def localize(cmd: Any, lang: Lang) -> None:
     """Pick one language in ``cmd``'s help and give its parameters plain metavars."""
     cmd.help = pick(cmd.help, lang)
+    # the usage line's placeholders, as click writes them in English
+    cmd.options_metavar = "[オプション]" if lang == "ja" else "[OPTIONS]"
+    if hasattr(cmd, "subcommand_metavar"):
+        cmd.subcommand_metavar = "コマンド [引数]..." if lang == "ja" else "COMMAND [ARGS]..."
     if cmd.short_help:
         cmd.short_help = pick(cmd.short_help, lang)
     elif lang == "ja" and cmd.help:

@@ -78,6 +78,10 @@ def test_plain_metavars_in_usage_and_options() -> None:
     assert "Usage: myself-i2i sign [OPTIONS] IMAGE..." in out
     assert "--source PATH" in out and "--evidence TEXT" in out
     assert "--lang ja|en" in _help([], ["--lang", "en"])
+    # the usage line's placeholders are in the help's language too
+    assert "使い方: myself-i2i sign [オプション] IMAGE..." in _help(["sign"], ["--lang", "ja"])
+    assert "[オプション] コマンド [引数]..." in _help(["sources"], ["--lang", "ja"])
+    assert "[OPTIONS] COMMAND [ARGS]..." in _help(["sources"], ["--lang", "en"])
 
 
 def test_pick_splits_at_the_language_boundary() -> None:
