@@ -338,6 +338,7 @@ _CLICK_DETAIL_JA = (
     (r"^'([^']+)' is not a valid integer\.?$", r"\1 は整数ではありません。"),
     (r"^'([^']+)' is not a valid float\.?$", r"\1 は数値ではありません。"),
     (r"^'([^']+)' is not one of (.+)\.$", r"\1 は \2 のどれでもありません。"),
+    (r"^(\S+) is not in the range (\S+)\.$", r"\1 は範囲 \2 の外です。"),
 )
 
 

@@ -44,6 +44,7 @@ def test_click_usage_errors_are_japanese(
         ("nosuch",): "コマンド nosuch はありません",
         ("sign", "x.png", "--relation"): "オプション --relation には値が必要です",
         ("sources", "list", "--db"): "オプション --db",
+        ("serve", "--port", "0"): "--port の値が正しくありません: 0 は範囲 1<=x<=65535 の外です",
     }
     for args, expected in cases.items():
         code, err = _main(list(args), monkeypatch, capsys)
