@@ -1,5 +1,5 @@
 """``python -m myself_i2i``."""
 
-from myself_i2i.cli import main
+from myself_i2i.cli import run
 
-main()
+run()

@@ -1483,5 +1483,24 @@ def main() -> None:
     sys.exit(rc if isinstance(rc, int) else 0)
 
 
+def run() -> None:
+    """The ``myself-i2i`` program: :func:`main`, then a quicker exit.
+
+    When a process exits, CPython's last garbage collection walks every object still
+    alive: ~30 ms here, most of them the modules' own functions and classes, which are
+    never garbage. Moving them to the permanent generation first (``gc.freeze``) skips
+    that walk; everything else about the exit is unchanged (atexit handlers, flushing,
+    closing). Python never promises ``__del__`` for objects alive at exit, so nothing
+    may depend on it either way. Only for the process's own exit: :func:`main` is what
+    tests and other callers run in a process that goes on.
+    """
+    import gc
+
+    try:
+        main()
+    finally:
+        gc.freeze()
+
+
 if __name__ == "__main__":
-    main()
+    run()

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from myself_i2i.testing import photo_like, save
 
 HEAVY = ("scipy", "numpy", "jsonschema", "pydantic", "imagehash", "rich", "fastapi")
@@ -62,3 +64,32 @@ def test_signing_without_watermark_imports_no_numpy(tmp_path: Path) -> None:
     loaded = _loaded("sign", "--t2i", "--no-watermark", str(picture), home=home)
     assert (tmp_path / "b.signed.png").exists()
     assert not loaded & set(HEAVY)
+
+
+def test_the_program_exits_through_run_with_main_s_exit_code(tmp_path: Path) -> None:
+    """`myself-i2i` and `python -m myself_i2i` run `run()`: main, then gc.freeze on exit."""
+    env = dict(os.environ, MYSELF_I2I_HOME=str(tmp_path), MYSELF_I2I_LANG="en")
+    ok = subprocess.run(
+        [sys.executable, "-m", "myself_i2i", "--version"], env=env, capture_output=True, text=True
+    )
+    assert ok.returncode == 0 and ok.stdout.startswith("myself-i2i ")
+    bad = subprocess.run(
+        [sys.executable, "-m", "myself_i2i", "sign"], env=env, capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "IMAGE" in bad.stderr
+    from importlib.metadata import entry_points
+
+    (script,) = [e for e in entry_points(group="console_scripts") if e.name == "myself-i2i"]
+    assert script.value == "myself_i2i.cli:run"
+
+
+def test_run_freezes_the_heap_only_on_the_way_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from myself_i2i import cli
+
+    calls: list[str] = []
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(cli, "main", lambda: calls.append("main"))
+    cli.run()
+    assert calls == ["main", "freeze"]
