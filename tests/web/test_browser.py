@@ -327,6 +327,10 @@ def test_phone_width(browser: Browser, server: str, pictures: Pictures) -> None:
     pg.goto(server + "/")
     _verify(pg, pictures.i2i_png, text="新作 #Myself_i2i", token=pictures.identity.token)
     assert _banner(pg)[0] == "verified"
+    # Japanese labels take the full-width colon, like the rest of the card
+    shown = pg.inner_text("#result")
+    assert all(f"{label}：" in shown for label in ("ソフトウェア", "モデル", "LoRA")), shown
+    assert not any(f"{label}: " in shown for label in ("ソフトウェア", "モデル", "LoRA"))
     # nothing wider than the screen: no sideways scrolling on a phone
     assert pg.evaluate("document.documentElement.scrollWidth") <= 375
     _shot(pg, "phone-verified-ja")

@@ -397,9 +397,9 @@ function generatorSection(r) {
   const loras = (g.loras || []).map((l) => (l.weight !== undefined ? `${l.name} (${l.weight})` : l.name));
   return section(
     t.generator,
-    el("p", {}, `${t.software}: `, g.software || agent || t.notRecorded),
-    el("p", {}, `${t.model}: `, g.model || t.notRecorded),
-    el("p", {}, `${t.loras}: `, loras.length ? loras.join(", ") : t.notRecorded),
+    el("p", {}, `${t.software}${t.colon}`, g.software || agent || t.notRecorded),
+    el("p", {}, `${t.model}${t.colon}`, g.model || t.notRecorded),
+    el("p", {}, `${t.loras}${t.colon}`, loras.length ? loras.join(", ") : t.notRecorded),
   );
 }
 
