@@ -189,13 +189,6 @@ def _luma(img: Image.Image) -> tuple[Float, str]:
     return (rgb @ _LUMA).astype(np.float64), "RGB"
 
 
-def _luma32(img: Image.Image) -> tuple[npt.NDArray[np.float32], str]:
-    """:func:`_luma` in float32 (embedding only resizes it, which works in float32 anyway)."""
-    if img.mode in ("L", "LA"):
-        return np.asarray(img.getchannel("L"), dtype=np.float32), "L"
-    return _luma_of_rgb(_rgb_pixels(img)), "RGB"
-
-
 def _rgb_pixels(img: Image.Image) -> npt.NDArray[np.uint8]:
     """The (h, w, 3) uint8 RGB pixels of a picture that is not L/LA.
 
@@ -206,11 +199,6 @@ def _rgb_pixels(img: Image.Image) -> npt.NDArray[np.uint8]:
         has_alpha = img.mode in ("PA", "LA", "RGBa", "La") or "transparency" in img.info
         img = img.convert("RGBA" if has_alpha else "RGB")
     return np.asarray(img)[..., :3]
-
-
-def _luma_of_rgb(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
-    y: npt.NDArray[np.float32] = rgb @ _LUMA
-    return y
 
 
 def _resize_f(arr: Float | npt.NDArray[np.float32], size: tuple[int, int]) -> Float:
@@ -424,21 +412,22 @@ def embed_bits(
     alpha: Image.Image | None = None
     if mode in ("RGBA", "LA"):
         alpha = img.getchannel("A")
-    family = "L" if mode in ("L", "LA") else "RGB"
-    rgb = _rgb_pixels(img) if family == "RGB" else None
-    y = _luma_of_rgb(rgb) if rgb is not None else _luma32(img)[0]
+    rgb: npt.NDArray[np.uint8] | None = None
+    if mode in ("L", "LA"):
+        y: npt.NDArray[np.float32] = np.asarray(img.getchannel("L"), dtype=np.float32)
+    else:
+        rgb = _rgb_pixels(img)
+        y = rgb @ _LUMA
     ws = params.working_size
     shuffled = np.asarray(bits, dtype=np.uint8)[_bit_perm(params.password_wm, len(bits))]
     delta = _embed_delta(_resize_f(y, (ws, ws)), shuffled, params)
     delta_full = _resize_f(delta, (w, h)).astype(np.float32)
-    if family == "L":
-        base = np.asarray(img.getchannel("L"), dtype=np.float32)
-        out_l = np.clip(base + delta_full, 0, 255).round().astype(np.uint8)
+    if rgb is None:  # L / LA: y is the picture's own plane
+        out_l = np.clip(y + delta_full, 0, 255).round().astype(np.uint8)
         out = Image.fromarray(out_l, "L")
         if alpha is not None:
             out.putalpha(alpha)
         return out
-    assert rgb is not None
     out_rgb = _apply_delta_rgb_u8(rgb, delta_full)
     out = Image.fromarray(out_rgb, "RGB")
     if alpha is not None:
