@@ -350,7 +350,13 @@ def protect_artwork(
         ManifestError: c2pa refused to build the manifest.
         RepositoryError: a configured repository cannot be written.
     """
-    from myself_i2i.sign import _atomic_target, _save_like, release_temp, remove_stale_temps
+    from myself_i2i.sign import (
+        _atomic_target,
+        _save_like,
+        _sign_into,
+        release_temp,
+        remove_stale_temps,
+    )
     from myself_i2i.softbinding import soft_binding_assertions
 
     opts = options or ProtectOptions()
@@ -447,20 +453,16 @@ def protect_artwork(
     remove_stale_temps(target.parent)
     fd, tmp = _atomic_target(target)
     try:
-        with os.fdopen(fd, "w+b") as dest:
-            store = c2pa_backend.sign(
-                source=io.BytesIO(asset),
-                dest=dest,
-                mime=mime,
-                manifest=manifest,
-                resources={"claim-thumbnail.jpg": thumb},
-                ingredients=(),
-                chain_pem=identity.chain_pem,
-                private_key_pem=identity.private_key_pem(),
-                name=str(artwork),
-            )
-            dest.flush()
-            os.fsync(dest.fileno())
+        store = _sign_into(
+            fd,
+            identity,
+            asset=asset,
+            mime=mime,
+            manifest=manifest,
+            resources={"claim-thumbnail.jpg": thumb},
+            ingredients=(),
+            name=str(artwork),
+        )
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     except BaseException:

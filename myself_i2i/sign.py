@@ -521,6 +521,38 @@ def _atomic_target(target: Path) -> tuple[int, Path]:
     return fd, Path(tmp)
 
 
+def _sign_into(
+    fd: int,
+    identity: Identity,
+    *,
+    asset: bytes,
+    mime: str,
+    manifest: dict[str, Any],
+    resources: dict[str, bytes],
+    ingredients: Sequence[c2pa_backend.IngredientInput],
+    name: str,
+) -> bytes:
+    """c2pa-sign ``asset`` into the temporary file ``fd`` of :func:`_atomic_target`.
+
+    The file is flushed to disk and closed; returns the manifest store.
+    """
+    with os.fdopen(fd, "w+b") as dest:
+        store = c2pa_backend.sign(
+            source=io.BytesIO(asset),
+            dest=dest,
+            mime=mime,
+            manifest=manifest,
+            resources=resources,
+            ingredients=ingredients,
+            chain_pem=identity.chain_pem,
+            private_key_pem=identity.private_key_pem(),
+            name=name,
+        )
+        dest.flush()
+        os.fsync(dest.fileno())
+    return store
+
+
 def release_temp(tmp: Path) -> None:
     """Unregister a temporary file of :func:`_atomic_target` (renamed or removed by now)."""
     with _active_lock:
@@ -818,20 +850,16 @@ def sign_image(
     remove_stale_temps(target.parent)
     fd, tmp = _atomic_target(target)
     try:
-        with os.fdopen(fd, "w+b") as dest:
-            store = c2pa_backend.sign(
-                source=io.BytesIO(asset),
-                dest=dest,
-                mime=mime,
-                manifest=manifest,
-                resources=resources,
-                ingredients=ingredients,
-                chain_pem=identity.chain_pem,
-                private_key_pem=identity.private_key_pem(),
-                name=str(image),
-            )
-            dest.flush()
-            os.fsync(dest.fileno())
+        store = _sign_into(
+            fd,
+            identity,
+            asset=asset,
+            mime=mime,
+            manifest=manifest,
+            resources=resources,
+            ingredients=ingredients,
+            name=str(image),
+        )
         tick(_SHARE_SIGNED)
         # 7. Keep the manifest in the local repository (for recovery after re-encoding)
         #    before the signed file exists: see the module docstring.
