@@ -694,7 +694,7 @@ def store_received_grant(raw: bytes, identity_token: str) -> tuple[Grant, Path]:
         InputError: the folder cannot be written.
     """
     from myself_i2i.errors import InputError
-    from myself_i2i.paths import ensure_home
+    from myself_i2i.paths import ensure_home, replace_file
 
     g = parse_grant(raw)
     if g.grantee_token != identity_token:
@@ -707,9 +707,7 @@ def store_received_grant(raw: bytes, identity_token: str) -> tuple[Grant, Path]:
     path = d / f"{g.id}.grant"
     try:
         d.mkdir(mode=0o700, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(raw)
-        tmp.replace(path)
+        replace_file(path, raw)
     except OSError as e:
         raise InputError(
             f"{d}: cannot keep the grant ({e.strerror}).",

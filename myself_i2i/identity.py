@@ -38,7 +38,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from myself_i2i._internal.keyfile import KeyProtection, encrypt_private_key, protection
 from myself_i2i.errors import IdentityError
-from myself_i2i.paths import ensure_home, home
+from myself_i2i.paths import ensure_home, home, replace_file
 
 TOKEN_PREFIX = "mi2i:"
 _TOKEN_RE = re.compile(r"mi2i:\s*([A-Z2-7]{4}(?:-?[A-Z2-7]{4}){4})", re.IGNORECASE)
@@ -248,12 +248,6 @@ def _write_private(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _write_public(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def _key_bytes(key: ec.EllipticCurvePrivateKey, passphrase: str | None) -> bytes:
     if passphrase:
         return encrypt_private_key(key, passphrase.encode("utf-8"))
@@ -349,9 +343,9 @@ class IdentityStore:
             os.chmod(d, 0o700)
             _write_private(d / "ca.key.pem", _key_bytes(ca_key, passphrase))
             _write_private(d / "signer.key.pem", _key_bytes(leaf_key, passphrase))
-            _write_public(d / "ca.cert.pem", ca_cert.public_bytes(serialization.Encoding.PEM))
-            _write_public(d / "signer.cert.pem", leaf_cert.public_bytes(serialization.Encoding.PEM))
-            _write_public(
+            replace_file(d / "ca.cert.pem", ca_cert.public_bytes(serialization.Encoding.PEM))
+            replace_file(d / "signer.cert.pem", leaf_cert.public_bytes(serialization.Encoding.PEM))
+            replace_file(
                 d / self.meta_path.name, json.dumps(meta, ensure_ascii=False, indent=2).encode()
             )
             # 2. Keep whatever was there (a replaced identity) as a timestamped backup.
@@ -506,7 +500,7 @@ class IdentityStore:
         leaf_key = ec.generate_private_key(ec.SECP256R1())
         leaf_cert = _make_leaf(name, leaf_key, ca_key, ca_cert, now)
         _write_private(self.directory / "signer.key.pem", _key_bytes(leaf_key, passphrase))
-        _write_public(
+        replace_file(
             self.directory / "signer.cert.pem", leaf_cert.public_bytes(serialization.Encoding.PEM)
         )
         return Identity(name, token, ca_cert, leaf_cert, leaf_key)

@@ -13,7 +13,6 @@ like one already in the keyring but comes with another key is how an impostor wo
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from cryptography.x509.oid import NameOID
 from myself_i2i.errors import KeyringError
 from myself_i2i.identity import normalize_token, token_for_cert
 from myself_i2i.names import same_looking
-from myself_i2i.paths import ensure_home, home
+from myself_i2i.paths import ensure_home, home, replace_file
 
 
 @dataclass(frozen=True)
@@ -163,9 +162,7 @@ class Keyring:
                 for t in self.entries()
             ]
         }
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), "utf-8")
-        os.replace(tmp, self.path)
+        replace_file(self.path, json.dumps(data, ensure_ascii=False, indent=2).encode())
 
 
 def _organization(cert: x509.Certificate) -> str:

@@ -33,3 +33,14 @@ def ensure_home() -> Path:
         with contextlib.suppress(OSError):
             os.chmod(h, 0o700)  # mkdir's mode is masked by the umask
     return h
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through ``path.tmp`` and a rename.
+
+    Readers see the old file or the new one, never a half-written one. Errors are the
+    caller's to translate (``OSError``).
+    """
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from myself_i2i._internal.hamming_index import HammingIndex, to_signed, to_unsigned
 from myself_i2i.errors import ConfigError, RepositoryError
-from myself_i2i.paths import ensure_home, home
+from myself_i2i.paths import ensure_home, home, replace_file
 
 if TYPE_CHECKING:
     import httpx
@@ -279,9 +279,7 @@ class LocalRepository:
                 # the file is written under the index's write lock, so two writers of
                 # one locator cannot leave a file that disagrees with the index
                 path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_name(path.name + ".tmp")
-                tmp.write_bytes(store)
-                os.replace(tmp, path)
+                replace_file(path, store)
                 cur = self._conn.execute(
                     "INSERT INTO manifests (locator, store_sha256, fingerprint, title, added,"
                     " signer, client) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(locator) DO"
@@ -399,9 +397,7 @@ class LocalRepository:
         path = _revocation_path(self.root, grant_id)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_bytes(revocation)
-            os.replace(tmp, path)
+            replace_file(path, revocation)
         except OSError as e:
             raise _db_error(path, e) from e
 

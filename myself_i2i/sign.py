@@ -576,7 +576,7 @@ def _save_pending(store: bytes, locator: bytes | None, fingerprint: str, title: 
     import hashlib
     import json
 
-    from myself_i2i.paths import ensure_home
+    from myself_i2i.paths import ensure_home, replace_file
 
     d = _pending_dir()
     stem = hashlib.sha256(store).hexdigest()[:32]
@@ -589,9 +589,7 @@ def _save_pending(store: bytes, locator: bytes | None, fingerprint: str, title: 
         ensure_home()
         d.mkdir(mode=0o700, exist_ok=True)
         for name, data in ((f"{stem}.c2pa", store), (f"{stem}.json", json.dumps(meta).encode())):
-            tmp = d / f"{name}.tmp"
-            tmp.write_bytes(data)
-            os.replace(tmp, d / name)
+            replace_file(d / name, data)
     except OSError:
         return False
     return True

@@ -40,6 +40,7 @@ from myself_i2i.i18n import Lang, Text
 from myself_i2i.identity import Identity
 from myself_i2i.images import SUFFIX_FORMATS, open_image
 from myself_i2i.models import SourceSpec
+from myself_i2i.paths import replace_file
 from myself_i2i.sign import SignOptions, sign_image
 
 STATE_NAME = ".myself_i2i-watch.json"
@@ -121,14 +122,8 @@ class Watcher:
         return {str(k): v for k, v in files.items() if isinstance(v, dict)} if files else {}
 
     def _save_state(self) -> None:
-        tmp = self.state_path.with_name(self.state_path.name + ".tmp")
-        tmp.write_text(
-            json.dumps(
-                {"version": STATE_VERSION, "files": self._done}, ensure_ascii=False, indent=1
-            ),
-            "utf-8",
-        )
-        os.replace(tmp, self.state_path)
+        state = {"version": STATE_VERSION, "files": self._done}
+        replace_file(self.state_path, json.dumps(state, ensure_ascii=False, indent=1).encode())
 
     # -- polling -------------------------------------------------------------------
 
